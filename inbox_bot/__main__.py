@@ -1,0 +1,3 @@
+from inbox_bot.cli import main
+
+main()

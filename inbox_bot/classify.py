@@ -1,0 +1,380 @@
+"""ParsedMail -> Intent: what the sender wants and whom it concerns (pure).
+
+Automatic mail is recognised first and never answered (RFC 3834). Then the new text
+(without quoted history and signature) decides between cancellation, registration,
+question and thanks. When the bot is unsure it says why, and staff decide.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from inbox_bot import rules
+from inbox_bot.model import Address, Intent, Kind, ParsedMail, Person
+from inbox_bot.names import canonical_name, clean_address, domain_of, name_tokens
+from inbox_bot.organizations import Directory
+
+
+@dataclass(frozen=True, kw_only=True)
+class Context:
+    """What the classifier knows about us."""
+
+    own_addresses: frozenset[str]
+    message_id_domain: str
+    internal_domains: frozenset[str]
+    directory: Directory
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Body:
+    text: str  # what the sender wrote now, without signature
+    signature: tuple[str, ...]  # lines after the closing formula
+    forwarded: bool
+
+
+def classify(mail: ParsedMail, ctx: Context) -> Intent:
+    machine = automatic_kind(mail, ctx)
+    language = detect_language(mail.text or mail.full_text)
+    if machine is not None:
+        kind, evidence = machine
+        return Intent(kind=kind, evidence=evidence, language=language)
+    body = _body(mail)
+    if mail.sender is None:
+        return _unsure(Kind.OTHER, language, "Absenderadresse fehlt oder ist ungültig.")
+    if not body.text.strip():
+        return _unsure(Kind.OTHER, language, "Kein lesbarer Text in der Mail.")
+    return _intent(mail, body, ctx, language)
+
+
+def _intent(mail: ParsedMail, body: _Body, ctx: Context, language: str) -> Intent:
+    text = body.text
+    wants_cancel = bool(rules.CANCELLATION.search(text))
+    question = has_question(text)
+    # "Können auch Kammern teilnehmen?" asks about taking part; it registers nobody.
+    statements = _without_questions(text)
+    replying = _replies_to_us(mail, ctx)
+    wants_seat = bool(rules.REGISTRATION.search(statements)) or (
+        not replying and _subject_registers(mail.subject)
+    )
+    internal = domain_of(mail.sender.email if mail.sender else "") in ctx.internal_domains
+    if wants_cancel:
+        reasons = []
+        if question:
+            reasons.append("Abmeldung mit einer Frage: bitte persönlich beantworten.")
+        if rules.SUBSTITUTE.search(text):
+            reasons.append("Abmeldung mit Ersatzperson: bitte von Hand umbuchen.")
+        return Intent(
+            kind=Kind.CANCELLATION,
+            persons=_cancelled_persons(mail, body, ctx),
+            has_question=question,
+            language=language,
+            review_reasons=tuple(reasons),
+        )
+    if wants_seat and not (internal and not rules.REGISTRATION.search(statements)):
+        return _registration(mail, body, ctx, language, question)
+    if internal:
+        return _unsure(Kind.OTHER, language, "Interne Mail aus der eigenen Verwaltung.")
+    if replying and not question:
+        return Intent(kind=Kind.THANKS, language=language)
+    if question:
+        return Intent(kind=Kind.QUESTION, has_question=True, language=language)
+    if rules.THANKS.search(text) and rules.REPLY_SUBJECT.search(mail.subject):
+        return Intent(kind=Kind.THANKS, language=language)
+    return _unsure(Kind.OTHER, language, "Weder Anmeldung, Abmeldung noch Frage erkannt.")
+
+
+def _unsure(kind: Kind, language: str, reason: str) -> Intent:
+    return Intent(kind=kind, language=language, review_reasons=(reason,))
+
+
+def _subject_registers(subject: str) -> bool:
+    clean = rules.REPLY_SUBJECT.sub("", subject)
+    return bool(re.search(r"\banmeldung\b|\bregistration\b", clean, re.I))
+
+
+# --- automatic mail ---
+
+
+def automatic_kind(mail: ParsedMail, ctx: Context) -> tuple[Kind, str] | None:
+    """The kind of automatic mail and the signal that gave it away, or None for a person."""
+    if mail.content_type == "multipart/report":
+        if mail.report_type == "disposition-notification":
+            return Kind.READ_RECEIPT, "multipart/report (disposition-notification)"
+        return Kind.BOUNCE, f"multipart/report ({mail.report_type or 'unknown'})"
+    if any(t in ("message/delivery-status",) for t in mail.attachment_types):
+        return Kind.BOUNCE, "message/delivery-status part"
+    if any(t == "message/disposition-notification" for t in mail.attachment_types):
+        return Kind.READ_RECEIPT, "message/disposition-notification part"
+    sender = mail.sender.email if mail.sender else ""
+    local = sender.rpartition("@")[0]
+    if rules.BOUNCE_SENDERS.match(local):
+        return Kind.BOUNCE, f"sender {local}"
+    if _null_return_path(mail):
+        kind = Kind.BOUNCE if rules.SUBJECT_BOUNCE.search(mail.subject) else Kind.AUTO_REPLY
+        return kind, "Return-Path <>"
+    for check in (_own_mail, _header_signals, _subject_signals):
+        found = check(mail, ctx)
+        if found:
+            return found
+    if rules.MACHINE_SENDERS.match(local):
+        return Kind.BULK, f"sender {local}"
+    return None
+
+
+def _null_return_path(mail: ParsedMail) -> bool:
+    return any(v.strip() in ("<>", "") for v in mail.header("return-path"))
+
+
+def _own_mail(mail: ParsedMail, ctx: Context) -> tuple[Kind, str] | None:
+    addresses = [a.email for a in (mail.sender, mail.reply_to) if a]
+    if any(clean_address(a).lower() in ctx.own_addresses for a in addresses):
+        return Kind.AUTO_REPLY, "sent from our own address (loop)"
+    if mail.message_id and mail.message_id.lower().endswith("@" + ctx.message_id_domain.lower() + ">"):
+        return Kind.AUTO_REPLY, "our own Message-ID (loop)"
+    if any(mail.header(h) for h in rules.LOOP_HEADERS):
+        return Kind.AUTO_REPLY, "loop header"
+    return None
+
+
+def _header_signals(mail: ParsedMail, _ctx: Context) -> tuple[Kind, str] | None:
+    for value in mail.header("auto-submitted"):
+        token = value.split(";", 1)[0].strip().lower()
+        if token and token != rules.AUTO_SUBMITTED_HUMAN:
+            kind = Kind.BOUNCE if rules.SUBJECT_BOUNCE.search(mail.subject) else Kind.AUTO_REPLY
+            return kind, f"Auto-Submitted: {token}"
+    for value in mail.header("x-auto-response-suppress"):
+        tokens = {t.strip().lower() for t in re.split(r"[,\s]+", value) if t.strip()}
+        if tokens & rules.SUPPRESS_TOKENS:
+            return Kind.AUTO_REPLY, f"X-Auto-Response-Suppress: {value.strip()[:40]}"
+    for name in rules.AUTOMATIC_HEADERS:
+        if mail.header(name):
+            return Kind.AUTO_REPLY, f"{name} header"
+    list_headers = sorted(h for h in mail.headers if h.startswith("list-"))
+    if list_headers:
+        return Kind.BULK, f"{list_headers[0]} header"
+    for value in mail.header("precedence"):
+        if value.strip().lower() in rules.PRECEDENCE_AUTOMATIC:
+            return Kind.BULK, f"Precedence: {value.strip().lower()}"
+    return None
+
+
+def _subject_signals(mail: ParsedMail, _ctx: Context) -> tuple[Kind, str] | None:
+    if rules.SUBJECT_BOUNCE.search(mail.subject):
+        return Kind.BOUNCE, "subject of a delivery report"
+    if rules.SUBJECT_READ_RECEIPT.search(mail.subject):
+        return Kind.READ_RECEIPT, "subject of a read receipt"
+    if rules.SUBJECT_AUTO_REPLY.search(mail.subject):
+        return Kind.AUTO_REPLY, "subject of an automatic reply"
+    return None
+
+
+# --- the text ---
+
+
+def _body(mail: ParsedMail) -> _Body:
+    forwarded = bool(rules.FORWARD_SUBJECT.search(mail.subject))
+    text, signature = split_signature(mail.text)
+    if forwarded and not _has_intent(text):
+        # "siehe unten": the registration is in the forwarded mail
+        text, signature = split_signature(mail.full_text)
+    return _Body(text=text, signature=signature, forwarded=forwarded)
+
+
+def _has_intent(text: str) -> bool:
+    return bool(rules.REGISTRATION.search(text) or rules.CANCELLATION.search(text))
+
+
+def split_signature(text: str) -> tuple[str, tuple[str, ...]]:
+    """Text before the closing formula ("Mit freundlichen Grüßen"), and the lines after it."""
+    match = rules.CLOSING.search(text)
+    if not match:
+        dashes = re.search(r"^--\s*$", text, re.M)
+        if not dashes:
+            return text.strip(), ()
+        return text[: dashes.start()].strip(), _lines(text[dashes.end() :])
+    return text[: match.start()].strip(), _lines(text[match.end() :])
+
+
+def _lines(text: str) -> tuple[str, ...]:
+    return tuple(line.strip() for line in text.splitlines() if line.strip() and line.strip() != "--")
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n", text) if s.strip()]
+
+
+def _is_question(sentence: str) -> bool:
+    return sentence.endswith("?") and not rules.REGISTRATION_REQUEST_QUESTION.search(sentence)
+
+
+def _without_questions(text: str) -> str:
+    return "\n".join(s for s in _sentences(text) if not _is_question(s))
+
+
+def has_question(text: str) -> bool:
+    if any(_is_question(s) for s in _sentences(text)):
+        return True
+    return bool(re.search(r"\b(ich habe eine frage|meine frage|ich würde gerne wissen)\b", text, re.I))
+
+
+def detect_language(text: str) -> str:
+    words = re.findall(r"[a-zäöüß]+", text.lower())
+    english = sum(w in rules.ENGLISH_WORDS for w in words)
+    german = sum(w in rules.GERMAN_WORDS for w in words)
+    return "en" if english > german else "de"
+
+
+def _replies_to_us(mail: ParsedMail, ctx: Context) -> bool:
+    suffix = "@" + ctx.message_id_domain.lower() + ">"
+    return any(m.lower().endswith(suffix) for m in (*mail.in_reply_to, *mail.references))
+
+
+# --- persons ---
+
+
+def _registration(
+    mail: ParsedMail, body: _Body, ctx: Context, language: str, question: bool
+) -> Intent:
+    persons = registrants(mail, body, ctx)
+    reasons = []
+    if not persons:
+        reasons.append("Anmeldung erkannt, aber kein Name einer Person.")
+    elif any(not p.name for p in persons):
+        reasons.append("Anmeldung ohne Namen: bitte prüfen, wer kommt.")
+    return Intent(
+        kind=Kind.REGISTRATION,
+        persons=persons,
+        has_question=question,
+        language=language,
+        review_reasons=tuple(reasons),
+    )
+
+
+def registrants(mail: ParsedMail, body: _Body, ctx: Context) -> tuple[Person, ...]:
+    """Everyone the mail registers, the sender first when the sender attends."""
+    assert mail.sender is not None
+    sender_org = _organization(mail.sender, body, ctx)
+    if mail.reply_to and clean_address(mail.reply_to.email) != clean_address(mail.sender.email):
+        # On behalf: an assistant set Reply-To to the person who attends.
+        principal = _principal(mail.reply_to, body)
+        org = _organization(mail.reply_to, body, ctx) or sender_org
+        return (Person(name=principal, email=mail.reply_to.email, organization=org),)
+    others = _named_persons(body.text, exclude=_sender_name(mail.sender, body))
+    people = [Person(name=n, email=e, organization=_org_for(e, ctx) or sender_org) for n, e in others]
+    sender_name = _sender_name(mail.sender, body)
+    is_mailbox = _is_mailbox(mail.sender.name) or not sender_name
+    if is_mailbox and not people:
+        people = [
+            Person(name=n, email=None, organization=sender_org)
+            for n in _addressed_persons(body.text)
+        ]
+    sender_attends = not is_mailbox and (not people or rules.FIRST_PERSON.search(body.text))
+    if sender_attends:
+        people.insert(0, Person(name=sender_name, email=mail.sender.email, organization=sender_org))
+    return tuple(_unique(people))
+
+
+def _principal(reply_to: Address, body: _Body) -> str:
+    name = canonical_name(reply_to.name)
+    if name:
+        return name
+    named = _addressed_persons(body.text)
+    return named[0] if named else ""
+
+
+def _sender_name(sender: Address, body: _Body) -> str:
+    if sender.name and not _is_mailbox(sender.name):
+        name = canonical_name(sender.name)
+        if len(name.split()) >= 2:
+            return name
+    return _signature_name(body.signature)
+
+
+def _signature_name(signature: Iterable[str]) -> str:
+    for line in list(signature)[:3]:
+        line = rules.SIGNATURE_PREFIX.sub("", line).strip()
+        name = canonical_name(line)
+        if re.fullmatch(rules.PERSON_NAME, name) and not _is_mailbox(name):
+            return name
+    return ""
+
+
+def _is_mailbox(display_name: str) -> bool:
+    return bool(rules.MAILBOX_NAME.search(display_name)) and "," not in display_name
+
+
+def _named_persons(text: str, exclude: str) -> list[tuple[str, str | None]]:
+    found: list[tuple[str, str | None]] = []
+    for pattern in (rules.COLLEAGUE, rules.ACCOMPANYING):
+        for match in pattern.finditer(text):
+            name = canonical_name(match.group(1))
+            if not name or (exclude and name_tokens(name) <= name_tokens(exclude)):
+                continue
+            email = rules.EMAIL_IN_TEXT.search(text[match.end() : match.end() + 80])
+            found.append((name, clean_address(email.group(0)) if email else None))
+    found.sort(key=lambda item: text.find(item[0].split()[-1]))
+    return found
+
+
+def _addressed_persons(text: str) -> list[str]:
+    return [canonical_name(m.group(1)) for m in rules.ADDRESSED_PERSON.finditer(text)]
+
+
+def _cancelled_persons(mail: ParsedMail, body: _Body, ctx: Context) -> tuple[Person, ...]:
+    """Persons a cancellation names; when it names nobody else, the sender."""
+    assert mail.sender is not None
+    own = _sender_name(mail.sender, body)
+    named = [n for n, _ in _named_persons(body.text, exclude=own)]
+    named += [
+        n
+        for n in _addressed_persons(body.text)
+        if not (own and name_tokens(n) <= name_tokens(own))
+    ]
+    org = _organization(mail.sender, body, ctx)
+    if named:
+        return tuple(Person(name=n, organization=org) for n in dict.fromkeys(named))
+    return (Person(name=own, email=mail.sender.email, organization=org),)
+
+
+def _organization(address: Address, body: _Body, ctx: Context) -> str | None:
+    bracket = re.search(r"\(([^)]+)\)", address.name or "")
+    return (
+        _org_for(address.email, ctx)
+        or (bracket.group(1).strip() if bracket else None)
+        or _signature_org(body.signature)
+        or _text_org(body.text)
+    )
+
+
+def _org_for(email: str | None, ctx: Context) -> str | None:
+    domain = domain_of(email)
+    if not domain or ctx.directory.is_freemail(domain):
+        return None
+    return ctx.directory.name_for(domain)
+
+
+def _signature_org(signature: Iterable[str]) -> str | None:
+    for line in signature:
+        if rules.ORGANIZATION_LINE.fullmatch(line) and not re.search(r"\d{4,}", line):
+            return line.split("|")[0].split(",")[0].strip()
+    return None
+
+
+def _text_org(text: str) -> str | None:
+    match = rules.ORGANIZATION_IN_TEXT.search(text)
+    return match.group(1).rstrip(".,;") if match else None
+
+
+def _unique(people: list[Person]) -> list[Person]:
+    seen: list[Person] = []
+    for person in people:
+        duplicate = any(
+            (person.email and p.email and person.email.lower() == p.email.lower())
+            or (name_tokens(person.name) and name_tokens(person.name) == name_tokens(p.name))
+            for p in seen
+        )
+        if not duplicate:
+            seen.append(person)
+    return seen

@@ -1,0 +1,282 @@
+"""Command line: load settings, build adapters, call the pipeline, map errors to exit codes.
+
+Exit codes: 0 done, 1 a server or the database could not be used, 2 bad config or usage.
+Users never see a traceback; diagnostics go to stderr, results to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from tabulate import tabulate
+
+from inbox_bot.allocation_log import sync_log_file
+from inbox_bot.classify import Context
+from inbox_bot.config import Settings, load_settings
+from inbox_bot.errors import AlreadyRunning, ConfigError, InboxBotError
+from inbox_bot.export import allocation, attendees_csv
+from inbox_bot.mailbox import Mailbox
+from inbox_bot.organizations import load_directory
+from inbox_bot.pipeline import CycleReport, Deps, run_once
+from inbox_bot.render import Renderer
+from inbox_bot.smtp import SmtpSender
+from inbox_bot.store import Store, iso, open_memory_copy, open_store
+
+log = logging.getLogger("inbox_bot")
+
+CONFIG = click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The TOML config file of the event.",
+)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("aborted", 1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.UsageError) else 1)
+    except ConfigError as exc:
+        _fail(f"config error: {exc}", 2)
+    except AlreadyRunning as exc:
+        _fail(str(exc), 1)
+    except InboxBotError as exc:
+        _fail(f"error: {exc}", 1)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except Exception as exc:  # never a traceback for a user
+        log.debug("unexpected error", exc_info=True)
+        _fail(f"internal error ({type(exc).__name__}: {exc}); run with --verbose for details", 1)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"inbox-bot: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group()
+@click.option("--verbose", "-v", is_flag=True, help="Show diagnostic messages.")
+def cli(verbose: bool) -> None:
+    """Event registration by plain email."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+# --- building the shell ---
+
+
+def settings_from(path: Path) -> Settings:
+    return load_settings(path, os.environ)
+
+
+def classify_context(settings: Settings) -> Context:
+    return Context(
+        own_addresses=settings.own_addresses,
+        message_id_domain=settings.smtp.id_domain,
+        internal_domains=frozenset(d.lower() for d in settings.rules.internal_domains),
+        directory=load_directory(settings.rules.organizations),
+    )
+
+
+def build_deps(
+    settings: Settings, store: Store, clock: Callable[[], datetime] | None = None
+) -> Deps:
+    return Deps(
+        settings=settings,
+        store=store,
+        context=classify_context(settings),
+        renderer=Renderer(settings),
+        clock=clock or (lambda: datetime.now(UTC)),
+        open_mailbox=lambda: Mailbox(settings.imap),
+        open_smtp=lambda: SmtpSender(settings.smtp),
+    )
+
+
+@contextmanager
+def worker_store(settings: Settings) -> Iterator[Store]:
+    store = open_store(settings.storage.database)
+    try:
+        store.lock()
+        yield store
+    finally:
+        store.close()
+
+
+def poll_cycle(deps: Deps, *, dry_run: bool = False) -> CycleReport:
+    try:
+        report = run_once(deps, dry_run=dry_run)
+    except InboxBotError as exc:
+        if not dry_run:
+            deps.store.set_meta("last_poll_error", f"{iso(deps.clock())} {exc}")
+        raise
+    if not dry_run:
+        deps.store.set_meta("last_poll_ok", iso(deps.clock()))
+        sync_log_file(deps.store, deps.settings.storage.log)
+    return report
+
+
+# --- commands ---
+
+
+@cli.command()
+@CONFIG
+@click.option("--dry-run", is_flag=True, help="Decide and print; send nothing, change nothing.")
+def poll(config_path: Path, dry_run: bool) -> None:
+    """Run one cycle over everything new, then exit."""
+    settings = settings_from(config_path)
+    if dry_run:
+        with open_memory_copy(settings.storage.database) as store:
+            report = poll_cycle(build_deps(settings, store), dry_run=True)
+            print_report(report, settings, dry_run=True)
+        return
+    with worker_store(settings) as store:
+        report = poll_cycle(build_deps(settings, store))
+        print_report(report, settings, dry_run=False)
+    if report.send_waiting:
+        _fail(f"{report.send_waiting} replies could not be sent yet; they wait in the outbox", 1)
+
+
+@cli.command()
+@CONFIG
+def run(config_path: Path) -> None:
+    """The scheduled worker: poll at the configured interval until stopped."""
+    from inbox_bot.scheduler import run_forever
+
+    settings = settings_from(config_path)
+    logging.getLogger("inbox_bot").setLevel(min(logging.getLogger().level, logging.INFO))
+    logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+    with worker_store(settings) as store:
+        stop = threading.Event()
+        deps = build_deps(settings, store)
+        deps = Deps(**{**deps.__dict__, "stop": stop})
+
+        def cycle() -> None:
+            try:
+                report = poll_cycle(deps)
+            except InboxBotError as exc:
+                log.warning("poll failed, retrying at the next interval: %s", exc)
+                return
+            log.info(
+                "poll done: %d mails, %d replies sent, %d waiting",
+                len(report.handled),
+                report.sent,
+                report.send_waiting,
+            )
+            for problem in report.problems:
+                log.warning("%s", problem)
+
+        click.echo(
+            f"inbox-bot: polling {settings.imap.host} every "
+            f"{settings.schedule.poll_interval_seconds} s; stop with Ctrl+C",
+            err=True,
+        )
+        run_forever(cycle, settings.schedule.poll_interval_seconds, stop)
+
+
+@cli.command()
+@CONFIG
+def status(config_path: Path) -> None:
+    """Seats taken and free, waitlist, mail waiting for staff."""
+    settings = settings_from(config_path)
+    with open_store(settings.storage.database) as store:
+        counts = store.counts()
+        capacity = settings.event.capacity
+        rows = [
+            ("Veranstaltung / event", settings.event.title),
+            ("Plätze belegt / seats taken", f"{counts['confirmed']} von {capacity}"),
+            ("Plätze frei / seats free", max(0, capacity - counts["confirmed"])),
+            ("Warteliste / waitlist", counts["waitlisted"]),
+            ("Abgemeldet / cancelled", counts["cancelled"]),
+            ("Zu spät / late", counts["late"]),
+            ("Wartet auf Bearbeitung / needs staff", counts["review"]),
+            ("Antworten im Postausgang / replies waiting", counts["outbox_pending"]),
+            ("Antworten fehlgeschlagen / replies failed", counts["outbox_failed"]),
+            ("Mails verarbeitet / mails processed", counts["messages"]),
+            ("Letzter erfolgreicher Abruf / last good poll", store.get_meta("last_poll_ok") or "-"),
+            ("Letzter Fehler / last error", store.get_meta("last_poll_error") or "-"),
+        ]
+        click.echo(tabulate(rows, tablefmt="plain"))
+
+
+@cli.command()
+@CONFIG
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def export(config_path: Path, fmt: str, output: Path | None) -> None:
+    """The allocation as JSON (stdout by default) or CSV for Excel."""
+    settings = settings_from(config_path)
+    with open_store(settings.storage.database) as store:
+        data = allocation(settings, store)
+    if fmt == "csv":
+        payload = attendees_csv(data)
+    else:
+        payload = (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    if output is None:
+        sys.stdout.buffer.write(payload)
+        sys.stdout.flush()
+    else:
+        output.write_bytes(payload)
+        click.echo(f"inbox-bot: wrote {output}", err=True)
+
+
+@cli.command()
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the demo keeps its database and log (default: a new temporary folder).",
+)
+def demo(workdir: Path | None) -> None:
+    """Run the whole job on built-in sample mail with in-process mail servers."""
+    from inbox_bot.demo import run_demo
+
+    run_demo(workdir)
+
+
+def print_report(report: CycleReport, settings: Settings, *, dry_run: bool) -> None:
+    rows: list[list[Any]] = []
+    for h in report.handled:
+        rows.append(
+            [
+                h.uid,
+                settings.event.local(h.arrival).strftime("%d.%m.%Y %H:%M:%S"),
+                h.sender or "-",
+                h.kind,
+                h.decision,
+                ", ".join(h.persons) or "-",
+                h.reply or "-",
+                "yes" if h.needs_review else "",
+            ]
+        )
+    head = ["UID", "arrived", "from", "kind", "decision", "persons", "reply", "review"]
+    if rows:
+        click.echo(tabulate(rows, headers=head, tablefmt="simple"))
+    else:
+        click.echo("No new mail.")
+    if dry_run:
+        click.echo("Dry run: nothing was sent, stored or marked.")
+    else:
+        click.echo(
+            f"{len(report.handled)} mails processed, {report.sent} replies sent, "
+            f"{report.send_waiting} waiting, {report.send_failed} failed."
+        )
+    for problem in report.problems:
+        click.echo(f"note: {problem}", err=True)

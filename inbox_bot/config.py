@@ -1,0 +1,263 @@
+"""Load and validate the TOML configuration once; pass the frozen result around.
+
+Secrets are never stored in the file: the file names an environment variable
+(`password_env`) or a file (`password_file`) that holds the password.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from inbox_bot.errors import ConfigError
+
+
+class Security(StrEnum):
+    SSL = "ssl"
+    STARTTLS = "starttls"
+    NONE = "none"
+
+
+_DEFAULT_PORTS = {
+    "imap": {Security.SSL: 993, Security.STARTTLS: 143, Security.NONE: 143},
+    "smtp": {Security.SSL: 465, Security.STARTTLS: 587, Security.NONE: 25},
+}
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _ServerSection(_Section):
+    host: str = Field(min_length=1)
+    port: Port | None = None
+    security: Security = Security.SSL
+    username: str = ""
+    password_env: str | None = None
+    password_file: Path | None = None
+    # Extra CA bundle for an internal certificate authority; verification stays on.
+    ca_file: Path | None = None
+    timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    password: SecretStr | None = Field(default=None, exclude=True)
+
+
+_S = TypeVar("_S", bound=_ServerSection)
+
+
+class ImapSettings(_ServerSection):
+    folder: str = "INBOX"
+    sent_folder: str | None = None
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    # Mail larger than this is not downloaded; it goes to staff review.
+    max_message_bytes: int = Field(default=25_000_000, ge=10_000)
+
+
+class SmtpSettings(_ServerSection):
+    from_address: str = Field(pattern=r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+    from_name: str = ""
+    # Domain for reply Message-IDs; defaults to the domain of from_address.
+    message_id_domain: str | None = None
+
+    @property
+    def id_domain(self) -> str:
+        return self.message_id_domain or self.from_address.rsplit("@", 1)[1]
+
+
+class EventSettings(_Section):
+    title: str = Field(min_length=1)
+    organizer: str = Field(min_length=1)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    timezone: str = "Europe/Berlin"
+    venue: str = Field(min_length=1)
+    capacity: int = Field(ge=0)
+    registration_deadline: AwareDatetime
+    # Further addresses of the registration mailbox (aliases): mail from them is our own.
+    own_addresses: tuple[str, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _ordered_times(self) -> EventSettings:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone)
+
+
+class StorageSettings(_Section):
+    database: Path = Path("state/inbox-bot.sqlite3")
+    log: Path = Path("state/allocation-log.jsonl")
+
+
+class ScheduleSettings(_Section):
+    poll_interval_seconds: int = Field(default=300, ge=10, le=86_400)
+
+
+class TemplateSettings(_Section):
+    # A staff-edited copy of the templates; missing files fall back to the defaults.
+    folder: Path | None = None
+
+
+class RulesSettings(_Section):
+    # Mail from these domains is internal (colleagues), never answered automatically
+    # unless it registers someone.
+    internal_domains: tuple[str, ...] = ()
+    # Extra domain -> organisation names, on top of inbox_bot/data/organizations.toml.
+    organizations: dict[str, str] = Field(default_factory=dict)
+
+
+class Settings(_Section):
+    imap: ImapSettings
+    smtp: SmtpSettings
+    event: EventSettings
+    storage: StorageSettings = StorageSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    templates: TemplateSettings = TemplateSettings()
+    rules: RulesSettings = RulesSettings()
+    source: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        own = {self.smtp.from_address, self.imap.username, *self.event.own_addresses}
+        return frozenset(a.strip().lower() for a in own if "@" in a)
+
+
+def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
+    """Read, validate and resolve a config file. Raises ConfigError with one clear line."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    return settings_from_mapping(raw, base=path.resolve().parent, environ=environ, source=path)
+
+
+def settings_from_mapping(
+    raw: Mapping[str, Any], *, base: Path, environ: Mapping[str, str], source: Path | None = None
+) -> Settings:
+    where = f"{source}: " if source else ""
+    try:
+        settings = Settings.model_validate(dict(raw))
+    except ValidationError as exc:
+        raise ConfigError(where + _first_problem(exc)) from None
+    imap = _resolve_server(settings.imap, "imap", base, environ, where)
+    smtp = _resolve_server(settings.smtp, "smtp", base, environ, where)
+    return settings.model_copy(
+        update={
+            "imap": imap,
+            "smtp": smtp,
+            "storage": StorageSettings(
+                database=_relative(settings.storage.database, base),
+                log=_relative(settings.storage.log, base),
+            ),
+            "templates": TemplateSettings(
+                folder=_relative(settings.templates.folder, base)
+                if settings.templates.folder
+                else None
+            ),
+            "source": source,
+        }
+    )
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or "config"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling)"
+    elif error["type"] == "missing":
+        message = "missing required key"
+    else:
+        message = message.removeprefix("Value error, ")
+    return f"{key}: {message}"
+
+
+def _relative(path: Path | None, base: Path) -> Path | None:
+    if path is None:
+        return None
+    path = path.expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _resolve_server(
+    section: _S, name: str, base: Path, environ: Mapping[str, str], where: str
+) -> _S:
+    password = _read_password(section, name, base, environ, where)
+    port = section.port or _DEFAULT_PORTS[name][section.security]
+    return section.model_copy(
+        update={
+            "password": password,
+            "port": port,
+            "ca_file": _relative(section.ca_file, base),
+            "password_file": _relative(section.password_file, base),
+        }
+    )
+
+
+def _read_password(
+    section: _ServerSection, name: str, base: Path, environ: Mapping[str, str], where: str
+) -> SecretStr | None:
+    if section.password_env and section.password_file:
+        raise ConfigError(f"{where}{name}.password_env: give password_env or password_file, not both")
+    if section.password_env:
+        value = environ.get(section.password_env)
+        return SecretStr(value) if value else None
+    if section.password_file:
+        file = _relative(section.password_file, base)
+        assert file is not None
+        try:
+            return SecretStr(file.read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise ConfigError(
+                f"{where}{name}.password_file: cannot read {file} ({exc.strerror})"
+            ) from None
+    return None
+
+
+def require_password(section: _ServerSection, name: str) -> str | None:
+    """The password for a server that needs one, or a clear ConfigError."""
+    if not section.username:
+        return None
+    if section.password is None:
+        if section.password_env:
+            raise ConfigError(
+                f"{name}.password_env: environment variable {section.password_env} is not set"
+            )
+        raise ConfigError(f"{name}: username is set but neither password_env nor password_file")
+    return section.password.get_secret_value()

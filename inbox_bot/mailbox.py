@@ -1,0 +1,187 @@
+"""IMAP adapter (imapclient): fetch new mail in arrival order, mark what was done.
+
+Network methods are a few lines each; library types and errors stop here.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from types import TracebackType
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+from imapclient.util import to_unicode
+
+from inbox_bot.config import ImapSettings, Security, require_password
+from inbox_bot.errors import MailboxUnavailable, TLSFailure
+from inbox_bot.model import FetchedMail, MailMeta
+
+# Servers reject very long UID sets ("Too long argument"): ask in chunks.
+_CHUNK = 200
+
+
+def tls_context(ca_file: object = None) -> ssl.SSLContext:
+    """Certificates and host names are always verified."""
+    context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=str(ca_file))
+    return context
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Mailbox:
+    def __init__(self, settings: ImapSettings) -> None:
+        self.settings = settings
+        self.client: IMAPClient | None = None
+        self.uidvalidity = 0
+
+    def __enter__(self) -> Mailbox:
+        self.connect()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        s = self.settings
+        password = require_password(s, "imap")
+        where = f"IMAP server {s.host}:{s.port}"
+        try:
+            context = tls_context(s.ca_file)
+            client = IMAPClient(
+                s.host,
+                port=s.port,
+                ssl=s.security is Security.SSL,
+                ssl_context=context,
+                timeout=s.timeout_seconds,
+            )
+            if s.security is Security.STARTTLS:
+                # Unconditionally: a server that hides STARTTLS must not get our password.
+                client.starttls(context)
+            client.normalise_times = False
+            if s.username:
+                client.login(s.username, password or "")
+            info = client.select_folder(s.folder, readonly=False)
+        except ssl.SSLError as exc:
+            raise TLSFailure(f"{where}: TLS failed ({exc.reason or exc})") from exc
+        except (OSError, socket.timeout) as exc:
+            raise MailboxUnavailable(f"{where}: cannot connect ({exc})") from exc
+        except IMAPClientError as exc:
+            text = str(exc)
+            if "STARTTLS" in text.upper():
+                raise TLSFailure(f"{where}: server offers no STARTTLS; refusing to log in") from exc
+            raise MailboxUnavailable(f"{where}: {text[:200]}") from exc
+        self.client = client
+        self.uidvalidity = int(info[b"UIDVALIDITY"])
+
+    def close(self) -> None:
+        if self.client is None:
+            return
+        try:
+            self.client.logout()
+        except (IMAPClientError, OSError):
+            pass  # the connection is gone anyway
+        self.client = None
+
+    def _imap(self) -> IMAPClient:
+        if self.client is None:
+            raise MailboxUnavailable("not connected")
+        return self.client
+
+    # --- fetch ---
+
+    def pending(self, done: set[int]) -> list[MailMeta]:
+        """Messages not yet processed, in arrival order (INTERNALDATE, then UID)."""
+        try:
+            uids = sorted(set(self._imap().search("ALL")) - done)
+            found: list[MailMeta] = []
+            for chunk in _chunks(uids, _CHUNK):
+                response = self._imap().fetch(chunk, ["INTERNALDATE", "RFC822.SIZE", "FLAGS"])
+                found += [_meta(uid, data) for uid, data in response.items() if uid in chunk]
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxUnavailable(f"IMAP fetch failed: {exc}") from exc
+        return sorted(found, key=lambda m: (m.internaldate, m.uid))
+
+    def download(self, metas: Iterable[MailMeta]) -> list[FetchedMail]:
+        """The raw bytes; BODY.PEEK so that nothing becomes read. Expunged mail is absent."""
+        wanted = {m.uid: m for m in metas}
+        if not wanted:
+            return []
+        try:
+            response = self._imap().fetch(sorted(wanted), ["BODY.PEEK[]"])
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxUnavailable(f"IMAP fetch failed: {exc}") from exc
+        mails = []
+        for uid, meta in wanted.items():
+            raw = response.get(uid, {}).get(b"BODY[]")
+            if raw is None:
+                continue  # expunged between search and fetch: not processed, never lost
+            mails.append(
+                FetchedMail(
+                    folder=self.settings.folder,
+                    uidvalidity=self.uidvalidity,
+                    uid=uid,
+                    arrival=meta.internaldate.astimezone(UTC),
+                    size=meta.size,
+                    raw=bytes(raw),
+                    flags=meta.flags,
+                )
+            )
+        return sorted(mails, key=lambda m: m.order)
+
+    # --- mark ---
+
+    def add_flags(self, uid: int, flags: Iterable[str]) -> None:
+        try:
+            self._imap().add_flags([uid], [f.encode() for f in flags], silent=True)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxUnavailable(f"IMAP STORE failed: {exc}") from exc
+
+    def remove_flags(self, uid: int, flags: Iterable[str]) -> None:
+        try:
+            self._imap().remove_flags([uid], [f.encode() for f in flags], silent=True)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxUnavailable(f"IMAP STORE failed: {exc}") from exc
+
+    def save_copy(self, folder: str, raw: bytes, when: datetime) -> None:
+        """A copy of a sent reply in the Sent folder, marked read."""
+        try:
+            self._imap().append(folder, raw, flags=[b"\\Seen"], msg_time=when)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxUnavailable(f"IMAP APPEND to {folder} failed: {exc}") from exc
+
+    def holds_message_id(self, folder: str, message_id: str) -> bool:
+        """Whether a folder holds a mail with this Message-ID (ASCII search only)."""
+        try:
+            imap = self._imap()
+            imap.select_folder(folder, readonly=True)
+            try:
+                return bool(imap.search(["HEADER", "Message-ID", message_id]))
+            finally:
+                imap.select_folder(self.settings.folder)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxUnavailable(f"IMAP search in {folder} failed: {exc}") from exc
+
+
+def _meta(uid: int, data: dict[bytes, object]) -> MailMeta:
+    when = data.get(b"INTERNALDATE")
+    if not isinstance(when, datetime):
+        raise MailboxUnavailable(f"server gave no INTERNALDATE for UID {uid}")
+    if when.tzinfo is None:  # normalise_times is off, so this means the server sent none
+        when = when.replace(tzinfo=UTC)
+    flags = data.get(b"FLAGS") or ()
+    return MailMeta(
+        uid=uid,
+        internaldate=when,
+        size=int(data.get(b"RFC822.SIZE") or 0),  # type: ignore[call-overload]
+        flags=frozenset(to_unicode(f) for f in flags),  # type: ignore[attr-defined]
+    )

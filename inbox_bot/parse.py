@@ -1,0 +1,116 @@
+"""Raw bytes -> ParsedMail. The only module that touches mail-parser (pure).
+
+Inbound headers are attacker-controlled: every string leaving this module is decoded,
+stripped of control characters and bounded in length.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import getaddresses
+
+import mailparser
+
+from inbox_bot.bodytext import html_to_text, split_history, tidy
+from inbox_bot.model import Address, ParsedMail
+from inbox_bot.names import clean_address
+
+# mail-parser logs every unhandled content type at WARNING; that is noise for staff.
+logging.getLogger("mailparser").setLevel(logging.ERROR)
+
+MAX_HEADER_VALUE = 2000
+_MSGID = re.compile(r"<[^<>\s]{1,250}>")
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+class ParseFailure(Exception):
+    """The bytes are not a mail we can read; the pipeline sends it to staff review."""
+
+
+def parse_mail(raw: bytes) -> ParsedMail:
+    try:
+        mail = mailparser.parse_from_bytes(raw)
+        message: Message = mail.message
+    except Exception as exc:  # mail-parser raises many types on hostile input
+        raise ParseFailure(f"{type(exc).__name__}: {exc}"[:300]) from exc
+    headers = _headers(message)
+    sender, spoofed = _first_address(mail.from_, headers.get("from", ()))
+    reply_to, _ = _first_address(mail.reply_to, headers.get("reply-to", ()))
+    full = _body_text(mail)
+    split = split_history(full)
+    return ParsedMail(
+        message_id=_first_msgid(headers.get("message-id", ())),
+        sender=sender,
+        reply_to=reply_to,
+        subject=one_line(" ".join(headers.get("subject", ()))),
+        text=split.new,
+        full_text=full,
+        in_reply_to=_msgids(headers.get("in-reply-to", ())),
+        references=_msgids(headers.get("references", ())),
+        headers=headers,
+        content_type=message.get_content_type(),
+        report_type=(str(message.get_param("report-type") or "").lower() or None),
+        attachment_types=tuple(
+            str(a.get("mail_content_type", "")).lower() for a in mail.attachments
+        ),
+        defects=tuple(str(d) for d in (mail.defects_categories or ())),
+        spoofed_display_name=spoofed,
+    )
+
+
+def one_line(value: str, limit: int = 300) -> str:
+    """A header value fit to be shown or reused: one line, no control characters."""
+    return re.sub(r"\s+", " ", _CONTROL.sub(" ", value)).strip()[:limit]
+
+
+def _headers(message: Message) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for name, value in message.items():
+        found.setdefault(str(name).strip().lower(), []).append(_decode(value))
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _decode(value: object) -> str:
+    try:
+        text = str(make_header(decode_header(str(value))))
+    except Exception:  # malformed encoded words: keep what is readable
+        text = str(value)
+    return text[:MAX_HEADER_VALUE]
+
+
+def _first_address(
+    parsed: list[tuple[str, str]] | None, raw: tuple[str, ...]
+) -> tuple[Address | None, bool]:
+    """The first real address; a display name that is itself an address is never used."""
+    candidates = list(parsed or []) or getaddresses(list(raw))
+    for name, address in candidates:
+        address = clean_address(str(address))
+        if not _ADDRESS.match(address):
+            continue
+        name = one_line(str(name))
+        spoofed = "@" in name
+        return Address(name="" if spoofed else name, email=address), spoofed
+    return None, False
+
+
+def _first_msgid(values: tuple[str, ...]) -> str | None:
+    ids = _msgids(values)
+    return ids[0] if ids else None
+
+
+def _msgids(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_MSGID.findall(" ".join(values)))[:50]
+
+
+def _body_text(mail: mailparser.MailParser) -> str:
+    plain = [p for p in (mail.text_plain or []) if p and p.strip()]
+    if plain:
+        return tidy("\n\n".join(plain))
+    html = [p for p in (mail.text_html or []) if p and p.strip()]
+    if html:
+        return tidy("\n\n".join(html_to_text(p) for p in html))
+    return ""

@@ -1,0 +1,197 @@
+"""Decision -> reply mails, rendered from Jinja2 templates (pure but for reading templates).
+
+Nothing from an inbound header reaches an outbound header unchecked: the subject is
+reduced to one clean line, the recipient must be a plain addr-spec, and every other
+header is ours (the machine's Python lacks the fixes for CVE-2024-6923/CVE-2023-27043).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address as MailAddress
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from babel.dates import format_date, format_datetime as babel_datetime, format_time
+
+from inbox_bot.allocate import Decision, Placement, Request
+from inbox_bot.config import EventSettings, Settings
+from inbox_bot.errors import TemplateError
+from inbox_bot.model import OutgoingRow, ReplyKind
+from inbox_bot.parse import one_line
+
+_ADDR_SPEC = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+LANGUAGES = ("de", "en")
+
+
+def default_template_folder() -> Path:
+    """Inside the installed package; in a source checkout, the top-level templates/."""
+    packaged = Path(__file__).parent / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Original:
+    """What a reply refers to."""
+
+    message_id: str | None
+    subject: str
+    references: tuple[str, ...] = ()
+
+
+class Renderer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        folders = [default_template_folder()]
+        if settings.templates.folder:
+            folders.insert(0, settings.templates.folder)
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+            undefined=jinja2.StrictUndefined,
+            # Replies are text/plain: escaping would put "&amp;" into names.
+            autoescape=jinja2.select_autoescape(["html"], default_for_string=False),
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def body(self, kind: ReplyKind, language: str, context: Mapping[str, Any]) -> str:
+        language = language if language in LANGUAGES else "de"
+        try:
+            return self.env.get_template(f"{language}/{kind}.txt").render(**context)
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"template {language}/{kind}.txt: {exc}") from exc
+
+    # --- the replies a decision causes ---
+
+    def replies(
+        self, decision: Decision, request: Request, original: Original, now: datetime
+    ) -> list[OutgoingRow]:
+        rows: list[OutgoingRow] = []
+        language = request.intent.language
+        if decision.reply is not None:
+            context = self.context(decision.placements, language, arrival=request.arrival)
+            context["has_question"] = request.intent.has_question
+            text = self.body(decision.reply, language, context)
+            rows.append(
+                self.compose(
+                    kind=decision.reply,
+                    recipient=request.contact,
+                    subject=reply_subject(original.subject, language),
+                    text=text,
+                    now=now,
+                    original=original,
+                )
+            )
+        for promoted in decision.promotions:
+            rows.append(self.promotion(promoted, now))
+        return rows
+
+    def promotion(self, placement: Placement, now: datetime) -> OutgoingRow:
+        attendee = placement.attendee
+        language = attendee.language
+        context = self.context((placement,), language, arrival=attendee.arrival)
+        title = one_line(self.settings.event.title)
+        subject = (
+            f"Sie haben einen Platz: {title}" if language == "de" else f"You have a seat: {title}"
+        )
+        return self.compose(
+            kind=ReplyKind.PROMOTION,
+            recipient=attendee.reply_address,
+            subject=subject,
+            text=self.body(ReplyKind.PROMOTION, language, context),
+            now=now,
+            original=None,
+        )
+
+    def context(
+        self, placements: tuple[Placement, ...], language: str, *, arrival: datetime
+    ) -> dict[str, Any]:
+        event = self.settings.event
+        return {
+            "event": event_facts(event, language),
+            "arrival": local_time(arrival, event, language),
+            "capacity": event.capacity,
+            "our_address": self.settings.smtp.from_address,
+            "sender_name": self.settings.smtp.from_name or event.organizer,
+            "has_question": False,
+            "persons": [
+                {
+                    "name": p.attendee.name or "(ohne Namen)",
+                    "organization": p.attendee.organization,
+                    "email": p.attendee.email,
+                    "status": str(p.attendee.status),
+                    "seat": p.attendee.seat,
+                    "waitlist_position": p.waitlist_position,
+                    "duplicate": p.duplicate,
+                }
+                for p in placements
+            ],
+        }
+
+    def compose(
+        self,
+        *,
+        kind: ReplyKind,
+        recipient: str,
+        subject: str,
+        text: str,
+        now: datetime,
+        original: Original | None,
+    ) -> OutgoingRow:
+        if not _ADDR_SPEC.match(recipient):
+            raise TemplateError(f"reply address is not a plain mail address: {recipient[:80]!r}")
+        smtp = self.settings.smtp
+        message_id = f"<reply-{uuid.uuid4().hex}@{smtp.id_domain}>"
+        mail = EmailMessage(policy=SMTP)
+        mail["From"] = MailAddress(display_name=one_line(smtp.from_name), addr_spec=smtp.from_address)
+        mail["To"] = recipient
+        mail["Subject"] = one_line(subject, limit=250)
+        mail["Date"] = format_datetime(now)
+        mail["Message-ID"] = message_id
+        if original and original.message_id:
+            mail["In-Reply-To"] = original.message_id
+            mail["References"] = " ".join((*original.references[-10:], original.message_id))
+        # RFC 3834: a reply to a mail is auto-replied; a later promotion answers no mail.
+        mail["Auto-Submitted"] = "auto-generated" if original is None else "auto-replied"
+        mail["X-Auto-Response-Suppress"] = "All"
+        mail["X-Inbox-Bot-Loop"] = smtp.id_domain
+        mail.set_content(text, charset="utf-8", cte="quoted-printable")
+        return OutgoingRow(
+            kind=str(kind), message_id=message_id, recipient=recipient, data=mail.as_bytes()
+        )
+
+
+def reply_subject(original: str, language: str) -> str:
+    clean = one_line(original, limit=200)
+    clean = re.sub(r"^(?:\s*(?:re|aw|antw|wg|fw|fwd)\s*:\s*)+", "", clean, flags=re.I)
+    if not clean:
+        clean = "Ihre Anmeldung" if language == "de" else "Your registration"
+    return f"Re: {clean}"
+
+
+def event_facts(event: EventSettings, language: str) -> dict[str, str]:
+    start, end = event.local(event.starts_at), event.local(event.ends_at)
+    locale = "de" if language == "de" else "en"
+    return {
+        "title": event.title,
+        "organizer": event.organizer,
+        "date": format_date(start, "full", locale=locale),
+        "time": f"{format_time(start, 'HH:mm', locale=locale)}–{format_time(end, 'HH:mm', locale=locale)}"
+        + (" Uhr" if locale == "de" else ""),
+        "venue": event.venue,
+        "deadline": format_date(event.local(event.registration_deadline), "full", locale=locale),
+    }
+
+
+def local_time(moment: datetime, event: EventSettings, language: str) -> str:
+    pattern = "d. MMMM y 'um' HH:mm:ss 'Uhr'" if language == "de" else "d MMMM y 'at' HH:mm:ss"
+    return babel_datetime(event.local(moment), pattern, locale="de" if language == "de" else "en")

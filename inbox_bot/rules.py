@@ -1,0 +1,163 @@
+"""Every word list and header rule the classifier uses, in one place.
+
+Change a rule here, add a labelled example under tests/mail/, and run
+`inbox-bot score` to see what it does to accuracy.
+"""
+
+from __future__ import annotations
+
+import re
+
+# --- RFC 3834 / RFC 5230 and what deployed responders check (see research notes) ---
+
+# Auto-Submitted: any token other than "no" marks machine mail (RFC 3834 section 5).
+AUTO_SUBMITTED_HUMAN = "no"
+# X-Auto-Response-Suppress values that Exchange puts on automatic mail.
+SUPPRESS_TOKENS = frozenset({"all", "oof", "autoreply"})
+PRECEDENCE_AUTOMATIC = frozenset({"bulk", "junk", "list"})
+# Headers whose mere presence marks automatic or list mail.
+AUTOMATIC_HEADERS = ("x-autoreply", "x-autorespond", "x-failed-recipients")
+LOOP_HEADERS = ("x-loop", "x-no-loop", "x-inbox-bot-loop")
+# Local parts of senders that are machines (RFC 3834 section 2, RFC 5230 section 4.6, Zammad).
+BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster|mail-daemon|mailerdaemon)$", re.I)
+MACHINE_SENDERS = re.compile(
+    r"^(no-?reply.*|do-?not-?reply.*|noreply.*|.*-request|owner-.*|listserv|majordomo|bounces?[-+].*)$",
+    re.I,
+)
+
+# Subjects of automatic mail from clients that set no header (old Outlook, webmail).
+SUBJECT_AUTO_REPLY = re.compile(
+    r"^\s*(automatische antwort|abwesenheitsnotiz|abwesenheit|out of office|"
+    r"automatic reply|auto(?:matic)?[- ]?reply|autoreply|auto:|urlaub|vacation|"
+    r"r[ée]ponse automatique|office closed)\b",
+    re.I,
+)
+SUBJECT_READ_RECEIPT = re.compile(
+    r"^\s*(gelesen|read|ungelesen gelöscht|not read|lesebestätigung|read receipt|"
+    r"zugestellt|delivered)\s*:",
+    re.I,
+)
+SUBJECT_BOUNCE = re.compile(
+    r"^\s*(unzustellbar|undeliverable|undelivered mail|returned mail|delivery status notification"
+    r"|mail delivery (?:failed|failure|subsystem)|nicht zustellbar|failure notice)",
+    re.I,
+)
+
+# --- what a person wants (matched on the new text, case-insensitive) ---
+
+CANCELLATION = re.compile(
+    r"absage|sage\b.{0,60}\bab\b|abmelden|abmeldung|melde\b.{0,60}\bab\b|storn|"
+    r"zurückziehen|zurückzuziehen|zurücknehmen|streichen|austragen|"
+    r"nicht\s+(?:mehr\s+)?(?:teilnehmen|dabei sein|kommen)|nicht\s+dabei\s+sein|"
+    r"nicht\s+teilnehmen|verhindert|"
+    r"\bcancel|withdraw|can(?:no|')t\s+(?:attend|make it|come)|unable to attend|"
+    r"no longer (?:attend|able)|not be able to (?:attend|come)",
+    re.I | re.S,
+)
+REGISTRATION = re.compile(
+    r"anmeld|melde\b.{0,80}\ban\b|anzumelden|teilnehmen|teilnahme|nehme\b.{0,80}\bteil\b|"
+    r"nimmt\b.{0,80}\bteil\b|nehmen\b.{0,80}\bteil\b|dabei\s+sein|vormerken|merken\s+sie|"
+    r"eintragen|tragen\s+sie\b.{0,60}\bein\b|teilnehmerliste\s+auf|"
+    r"\bregist|sign (?:me|us) up|\battend|participate|join the",
+    re.I | re.S,
+)
+THANKS = re.compile(
+    r"\b(danke|dank|vielen dank|besten dank|herzlichen dank|thank|thanks|merci)\b", re.I
+)
+QUESTION_WORDS = re.compile(
+    r"\b(frage|fragen|rückfrage|können sie|könnten sie|könntet ihr|könnt ihr|gibt es|"
+    r"wäre es möglich|ist es möglich|bitte teilen sie mir mit|ich würde gerne wissen|"
+    r"could you|can you|is there|would it be possible|i would like to know)\b",
+    re.I,
+)
+# A question mark that ends a sentence (not one inside a URL).
+QUESTION_MARK = re.compile(r"\?(?:\s|$)")
+
+# Subjects that mark forwarded mail: the forwarded part may hold the registration.
+FORWARD_SUBJECT = re.compile(r"^\s*(wg|fw|fwd|weitergeleitet)\s*:", re.I)
+REPLY_SUBJECT = re.compile(r"^\s*(aw|re|antwort|sv)\s*:", re.I)
+
+# --- persons in the text ---
+
+_NAME_WORD = r"[A-ZÄÖÜ][a-zäöüßéèáàç]+(?:-[A-ZÄÖÜ][a-zäöüßéèáàç]+)?"
+_PARTICLE = r"(?:von|van|de|zu|vom|von der|van der|ten|ter)"
+_TITLES = r"(?:(?:Prof\.|Dr\.(?:[- ]?(?:Ing|med|rer\.\s?nat|phil|jur)\.)?|Dipl\.-\w+\.)\s*)*"
+PERSON_NAME = rf"{_NAME_WORD}(?:\s+{_PARTICLE})?(?:\s+{_NAME_WORD}){{1,2}}"
+# "Herr Marco Lindner", "Frau Dr. Anna Schulz", "Herrn Brenner"
+ADDRESSED_PERSON = re.compile(
+    rf"\b(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+{_TITLES}({_NAME_WORD}(?:\s+{_PARTICLE})?(?:\s+{_NAME_WORD})?)"
+)
+# "mein Kollege Lukas Brenner", "meine Kollegin Frau Dr. Anna Schulz", "my colleague Jane Doe"
+COLLEAGUE = re.compile(
+    rf"\b(?:mein(?:e|en)?|unser(?:e|en)?|my|our)\s+(?:Kolleg(?:e|in|en|innen)|Mitarbeiter(?:in)?|"
+    rf"Vertreter(?:in)?|colleagues?)\s+(?:(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+)?{_TITLES}"
+    rf"({PERSON_NAME})"
+)
+EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+# Closing formulas after which the signature (name first) begins.
+CLOSING = re.compile(
+    r"^\s*(mit freundlichen grüßen|mit freundlichem gruß|freundliche grüße|viele grüße|"
+    r"beste grüße|herzliche grüße|liebe grüße|schöne grüße|gruß|grüße|mfg|lg|vg|"
+    r"danke und gruß|danke und viele grüße|besten dank und viele grüße|"
+    r"best regards|kind regards|regards|best wishes|best|cheers|sincerely|yours)\b.*$",
+    re.I | re.M,
+)
+# Display names of shared mailboxes rather than persons.
+MAILBOX_NAME = re.compile(
+    r"\b(stadt|gemeinde|kreis|team|poststelle|sekretariat|büro|buero|info|verwaltung|"
+    r"amt|referat|abteilung|fachbereich|digitalisierung|service|zentrale|office|kontakt)\b",
+    re.I,
+)
+# "i.A.", "i.V.", "Im Auftrag" before a signature name.
+SIGNATURE_PREFIX = re.compile(r"^\s*(?:i\.\s?a\.|i\.\s?v\.|im auftrag|ppa\.)\s*", re.I)
+
+# --- language ---
+
+ENGLISH_WORDS = frozenset(
+    "the and please register me my i am for to on of with would like dear regards thank you "
+    "best wishes attend event".split()
+)
+GERMAN_WORDS = frozenset(
+    "der die das und ich mich mit für am zum zur bitte sehr geehrte damen herren grüße "
+    "gerne möchte anmeldung teilnehmen ihnen sie".split()
+)
+
+# --- organisations in signatures ---
+
+ORGANIZATION_LINE = re.compile(
+    r"^(?:Stadt|Gemeinde|Kreis|Hansestadt|Landkreis|Hochschule|Universität|Fachhochschule|"
+    r"Technische Universität|Bezirksregierung|Landschaftsverband|Regionalverband|"
+    r"Industrie- und Handelskammer|Handwerkskammer|Städte- und Gemeindebund|Städtetag)\b.*"
+    r"|.*(?:-Kreis|er Kreis|kreis)$|.*\b(?:GmbH|AG|e\.\s?V\.|mbH)\b.*",
+)
+# "ich arbeite bei der Stadt Fröndenberg/Ruhr", "für die Stadt Unna"
+ORGANIZATION_IN_TEXT = re.compile(
+    r"\b(?:bei|für|von|seitens)\s+(?:der|dem|den)\s+((?:Stadt|Gemeinde|Kreis|Hochschule|"
+    r"Universität)\s+[A-ZÄÖÜ][\w/\-äöüß]+(?:\s+(?:an der|am)\s+[A-ZÄÖÜ]\w+)?)"
+)
+
+# "mit Herrn Dr. Max Muster", "sowie Frau Anna Schulz", "and Mr John Doe"
+ACCOMPANYING = re.compile(
+    rf"\b(?:sowie|und|mit|plus|and|together with)\s+(?:(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+)"
+    rf"{_TITLES}({PERSON_NAME})"
+)
+# The sender speaks of taking part personally.
+FIRST_PERSON = re.compile(
+    r"\bmich\b|\buns\b|\bwir\b|\bich\s+(?:möchte|würde|werde|nehme|komme|bin)\b|"
+    r"für uns komme ich|\bme\b|\bus\b|\bI\s+(?:would|will|am|'d|'ll)\b",
+    re.I,
+)
+# A person sent in someone else's place: too easy to get wrong automatically.
+SUBSTITUTE = re.compile(
+    r"an meiner stelle|an seiner stelle|an ihrer stelle|stattdessen|statt\s+(?:mir|ihm|ihr)|"
+    r"in vertretung|vertritt mich|instead of|in my place|on my behalf",
+    re.I,
+)
+# A question sentence that only asks to be registered is not a question for staff.
+REGISTRATION_REQUEST_QUESTION = re.compile(
+    r"^(?:können|könnten|würden|dürfte|darf)\s+(?:sie|ich)\b[^?]{0,80}"
+    r"(?:anmelden|eintragen|vormerken|registrieren|berücksichtigen|aufnehmen)\s*\?$|"
+    r"^(?:could|can|would)\s+you\b[^?]{0,60}(?:register|sign)[^?]{0,40}\?$",
+    re.I,
+)

@@ -1,0 +1,118 @@
+"""SMTP adapter (smtplib): one connection per batch, explicit envelope, verified TLS.
+
+Each reply is submitted with MAIL, RCPT and DATA issued one by one, so that a broken
+connection can be told apart: before DATA nothing went out (temporary), during or
+after DATA it may have gone out (unknown).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from types import TracebackType
+
+from inbox_bot.config import Security, SmtpSettings, require_password
+from inbox_bot.errors import SendPermanent, SendTemporary, SendUnknown
+from inbox_bot.mailbox import tls_context
+
+
+class SmtpSender:
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self.smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpSender:
+        self.connect()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        s = self.settings
+        password = require_password(s, "smtp")
+        where = f"SMTP server {s.host}:{s.port}"
+        context = tls_context(s.ca_file)
+        try:
+            if s.security is Security.SSL:
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=s.timeout_seconds, context=context
+                )
+            else:
+                smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+                if s.security is Security.STARTTLS:
+                    # Unconditionally: a server that hides STARTTLS must not get our password.
+                    smtp.starttls(context=context)
+            if s.username:
+                smtp.login(s.username, password or "")
+        except ssl.SSLError as exc:
+            raise SendTemporary(f"{where}: TLS failed ({exc.reason or exc})") from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise SendTemporary(f"{where}: no STARTTLS offered; refusing to log in") from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            raise SendTemporary(f"{where}: login refused ({exc.smtp_code})") from exc
+        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+            raise SendTemporary(f"{where}: cannot connect ({exc})") from exc
+        self.smtp = smtp
+
+    def close(self) -> None:
+        if self.smtp is None:
+            return
+        try:
+            self.smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            self.smtp.close()
+        self.smtp = None
+
+    def send(self, recipient: str, data: bytes) -> None:
+        """Submit one message to one recipient; raise SendTemporary/Permanent/Unknown."""
+        smtp = self.smtp
+        if smtp is None:
+            raise SendTemporary("not connected")
+        try:
+            self._envelope(smtp, recipient)
+        except smtplib.SMTPServerDisconnected as exc:
+            self.smtp = None
+            raise SendTemporary(f"connection lost before DATA: {exc}") from exc
+        except (OSError, socket.timeout) as exc:
+            self.smtp = None
+            raise SendTemporary(f"connection failed before DATA: {exc}") from exc
+        try:
+            code, reply = smtp.data(data)
+        except smtplib.SMTPDataError as exc:
+            _reset(smtp)
+            raise _by_code(exc.smtp_code, exc.smtp_error) from exc
+        except (smtplib.SMTPServerDisconnected, OSError, socket.timeout) as exc:
+            self.smtp = None
+            raise SendUnknown(f"connection lost during DATA: {exc}") from exc
+        if code != 250:
+            raise _by_code(code, reply)
+
+    def _envelope(self, smtp: smtplib.SMTP, recipient: str) -> None:
+        smtp.ehlo_or_helo_if_needed()
+        code, reply = smtp.mail(self.settings.from_address)
+        if code != 250:
+            _reset(smtp)
+            raise _by_code(code, reply)
+        code, reply = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            _reset(smtp)
+            raise _by_code(code, reply)
+
+
+def _reset(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.rset()
+    except (smtplib.SMTPException, OSError):
+        pass  # the next send finds out
+
+
+def _by_code(code: int, reply: bytes | str) -> Exception:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    message = f"{code} {text}"[:300]
+    if 500 <= code < 600:
+        return SendPermanent(message)
+    return SendTemporary(message)

@@ -1,0 +1,477 @@
+"""SQLite: the decisions, the attendees, the outbox and the allocation log.
+
+One transaction per message holds its decision, its log record and its replies
+(transactional outbox), so a crash leaves either all of them or none.
+The schema version lives in PRAGMA user_version and migrates itself on open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from inbox_bot.allocate import AllocationState
+from inbox_bot.errors import AlreadyRunning, StoreError
+from inbox_bot.model import Attendee, OutgoingRow, Status
+
+_MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        folder TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        message_key TEXT NOT NULL,
+        message_id TEXT,
+        raw_sha256 TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        processed_at TEXT NOT NULL,
+        sender TEXT,
+        reply_to TEXT,
+        subject TEXT,
+        kind TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        needs_review INTEGER NOT NULL DEFAULT 0,
+        review_reason TEXT,
+        resolved INTEGER NOT NULL DEFAULT 0,
+        marked INTEGER NOT NULL DEFAULT 0,
+        raw BLOB,
+        UNIQUE (folder, uidvalidity, uid)
+    );
+    CREATE INDEX messages_message_id ON messages (message_id);
+    CREATE INDEX messages_sha ON messages (raw_sha256);
+    CREATE TABLE attendees (
+        id TEXT PRIMARY KEY,
+        message_key TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        email TEXT,
+        organization TEXT,
+        contact TEXT NOT NULL,
+        status TEXT NOT NULL,
+        seat INTEGER,
+        arrival TEXT NOT NULL,
+        uid INTEGER NOT NULL,
+        language TEXT NOT NULL DEFAULT 'de',
+        updated_at TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX attendees_seat ON attendees (seat) WHERE status = 'confirmed';
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        message_ref INTEGER REFERENCES messages (id),
+        kind TEXT NOT NULL,
+        message_id TEXT NOT NULL UNIQUE,
+        recipient TEXT NOT NULL,
+        data BLOB NOT NULL,
+        state TEXT NOT NULL DEFAULT 'queued',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT
+    );
+    CREATE TABLE log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        record TEXT NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageRecord:
+    folder: str
+    uidvalidity: int
+    uid: int
+    message_key: str
+    message_id: str | None
+    raw_sha256: str
+    received_at: datetime
+    sender: str | None
+    reply_to: str | None
+    subject: str
+    kind: str
+    decision: str
+    needs_review: bool
+    review_reason: str
+    raw: bytes | None  # kept for review entries only
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboxItem:
+    id: int
+    message_ref: int | None
+    kind: str
+    message_id: str
+    recipient: str
+    data: bytes
+    state: str
+    attempts: int
+
+
+class Store:
+    def __init__(self, connection: sqlite3.Connection, path: Path | None) -> None:
+        self.db = connection
+        self.path = path
+        self._lock: TextIO | None = None
+
+    # --- lifecycle ---
+
+    def close(self) -> None:
+        self.db.close()
+        if self._lock:
+            self._lock.close()
+            self._lock = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def lock(self) -> None:
+        """One worker per database: a second one refuses to start."""
+        if self.path is None:
+            return
+        handle = open(f"{self.path}.lock", "w")  # noqa: SIM115 - held while running
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise AlreadyRunning(
+                f"another inbox-bot is already working on {self.path}; stop it first"
+            ) from None
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock = handle
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            yield self.db
+        except BaseException:
+            self.db.rollback()
+            raise
+        else:
+            self.db.commit()
+
+    # --- what was processed ---
+
+    def processed_uids(self, folder: str, uidvalidity: int) -> set[int]:
+        rows = self.db.execute(
+            "SELECT uid FROM messages WHERE folder = ? AND uidvalidity = ?", (folder, uidvalidity)
+        )
+        return {r[0] for r in rows}
+
+    def known_copy(self, message_id: str | None, raw_sha256: str) -> sqlite3.Row | None:
+        """An earlier record of the same mail (Message-ID, or the hash of its bytes)."""
+        if message_id:
+            row = self.db.execute(
+                "SELECT * FROM messages WHERE message_id = ? ORDER BY id LIMIT 1", (message_id,)
+            ).fetchone()
+            if row:
+                return row  # type: ignore[no-any-return]
+        return self.db.execute(  # type: ignore[no-any-return]
+            "SELECT * FROM messages WHERE raw_sha256 = ? ORDER BY id LIMIT 1", (raw_sha256,)
+        ).fetchone()
+
+    def known_uidvalidities(self, folder: str) -> set[int]:
+        rows = self.db.execute("SELECT DISTINCT uidvalidity FROM messages WHERE folder = ?", (folder,))
+        return {r[0] for r in rows}
+
+    # --- allocation state ---
+
+    def load_state(self, *, capacity: int, deadline: datetime, event_start: datetime) -> AllocationState:
+        attendees = {a.id: a for a in self.attendees()}
+        return AllocationState(
+            capacity=capacity, deadline=deadline, event_start=event_start, attendees=attendees
+        )
+
+    def attendees(self) -> list[Attendee]:
+        rows = self.db.execute("SELECT * FROM attendees ORDER BY arrival, uid, position")
+        return [_attendee(r) for r in rows]
+
+    # --- one message, one transaction ---
+
+    def record(
+        self,
+        message: MessageRecord,
+        changes: Sequence[Attendee],
+        outgoing: Sequence[OutgoingRow],
+        log_record: Mapping[str, Any],
+    ) -> int:
+        with self.transaction() as db:
+            cursor = db.execute(
+                """INSERT INTO messages (folder, uidvalidity, uid, message_key, message_id,
+                   raw_sha256, received_at, processed_at, sender, reply_to, subject, kind,
+                   decision, needs_review, review_reason, raw)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                (
+                    message.folder,
+                    message.uidvalidity,
+                    message.uid,
+                    message.message_key,
+                    message.message_id,
+                    message.raw_sha256,
+                    iso(message.received_at),
+                    iso(now_utc()),
+                    message.sender,
+                    message.reply_to,
+                    message.subject,
+                    message.kind,
+                    message.decision,
+                    int(message.needs_review),
+                    message.review_reason,
+                    message.raw,
+                ),
+            )
+            ref = cursor.lastrowid
+            self._write_attendees(db, changes)
+            for row in outgoing:
+                self._queue(db, ref, row)
+            self._append_log(db, log_record)
+            assert ref is not None
+            return ref
+
+    def apply_changes(
+        self, changes: Sequence[Attendee], outgoing: Sequence[OutgoingRow], log_record: Mapping[str, Any]
+    ) -> None:
+        """A decision that answers no mail (staff action, promotion by capacity change)."""
+        with self.transaction() as db:
+            self._write_attendees(db, changes)
+            for row in outgoing:
+                self._queue(db, None, row)
+            self._append_log(db, log_record)
+
+    def _write_attendees(self, db: sqlite3.Connection, changes: Sequence[Attendee]) -> None:
+        # Free seats first so a promotion may take a seat cancelled in the same decision.
+        for a in sorted(changes, key=lambda a: a.status is Status.CONFIRMED):
+            db.execute(
+                """INSERT INTO attendees (id, message_key, position, name, email, organization,
+                   contact, status, seat, arrival, uid, language, updated_at)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+                   seat = excluded.seat, updated_at = excluded.updated_at""",
+                (
+                    a.id,
+                    a.message_key,
+                    a.index,
+                    a.name,
+                    a.email,
+                    a.organization,
+                    a.contact,
+                    str(a.status),
+                    a.seat,
+                    iso(a.arrival),
+                    a.uid,
+                    a.language,
+                    iso(now_utc()),
+                ),
+            )
+
+    def _queue(self, db: sqlite3.Connection, ref: int | None, row: OutgoingRow) -> None:
+        db.execute(
+            """INSERT INTO outbox (message_ref, kind, message_id, recipient, data, created_at)
+               VALUES (?,?,?,?,?,?)""",
+            (ref, row.kind, row.message_id, row.recipient, row.data, iso(now_utc())),
+        )
+
+    def _append_log(self, db: sqlite3.Connection, record: Mapping[str, Any]) -> None:
+        db.execute("INSERT INTO log (record) VALUES (?)", (json.dumps(record, ensure_ascii=False),))
+
+    # --- outbox ---
+
+    def pending_outbox(self) -> list[OutboxItem]:
+        rows = self.db.execute(
+            "SELECT * FROM outbox WHERE state IN ('queued', 'sending', 'retry') ORDER BY id"
+        )
+        return [_outbox(r) for r in rows]
+
+    def set_outbox_state(self, item_id: int, state: str, error: str | None = None) -> None:
+        with self.transaction() as db:
+            db.execute(
+                """UPDATE outbox SET state = ?, last_error = COALESCE(?, last_error),
+                   attempts = attempts + (? = 'sending'),
+                   sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?""",
+                (state, error, state, state, iso(now_utc()), item_id),
+            )
+
+    def outbox_for_message(self, message_ref: int) -> list[OutboxItem]:
+        rows = self.db.execute("SELECT * FROM outbox WHERE message_ref = ?", (message_ref,))
+        return [_outbox(r) for r in rows]
+
+    def flag_review(self, message_ref: int | None, reason: str) -> None:
+        """Send a message (back) to staff review; it is flagged again in the mailbox."""
+        if message_ref is None:
+            return
+        with self.transaction() as db:
+            db.execute(
+                """UPDATE messages SET needs_review = 1, resolved = 0, marked = 0,
+                   review_reason = TRIM(COALESCE(review_reason, '') || ' ' || ?) WHERE id = ?""",
+                (reason, message_ref),
+            )
+
+    # --- marking ---
+
+    def unmarked(self, folder: str, uidvalidity: int) -> list[sqlite3.Row]:
+        return list(
+            self.db.execute(
+                "SELECT * FROM messages WHERE marked = 0 AND folder = ? AND uidvalidity = ?",
+                (folder, uidvalidity),
+            )
+        )
+
+    def set_marked(self, message_ref: int) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE messages SET marked = 1 WHERE id = ?", (message_ref,))
+
+    # --- reading for staff ---
+
+    def messages(self) -> list[sqlite3.Row]:
+        return list(self.db.execute("SELECT * FROM messages ORDER BY received_at, uid"))
+
+    def reply_ids(self) -> dict[int, str]:
+        rows = self.db.execute(
+            "SELECT message_ref, message_id FROM outbox WHERE message_ref IS NOT NULL ORDER BY id"
+        )
+        found: dict[int, str] = {}
+        for ref, mid in rows:
+            found.setdefault(ref, mid)
+        return found
+
+    def review_queue(self) -> list[sqlite3.Row]:
+        return list(
+            self.db.execute(
+                "SELECT * FROM messages WHERE needs_review = 1 AND resolved = 0 ORDER BY received_at"
+            )
+        )
+
+    def log_after(self, seq: int) -> list[tuple[int, str]]:
+        return list(self.db.execute("SELECT seq, record FROM log WHERE seq > ? ORDER BY seq", (seq,)))
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def counts(self) -> dict[str, int]:
+        out = {str(s): 0 for s in Status}
+        for status, n in self.db.execute("SELECT status, COUNT(*) FROM attendees GROUP BY status"):
+            out[status] = n
+        out["review"] = len(self.review_queue())
+        out["outbox_pending"] = len(self.pending_outbox())
+        out["outbox_failed"] = self.db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE state IN ('failed', 'unknown')"
+        ).fetchone()[0]
+        out["messages"] = self.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+        return out
+
+
+def open_store(path: Path) -> Store:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # check_same_thread off: `run` hands the store to the scheduler's one worker thread.
+        db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"cannot open database {path}: {exc}") from exc
+    return _prepare(db, path)
+
+
+def open_memory_copy(path: Path) -> Store:
+    """A private in-memory copy of the database, for --dry-run: nothing on disk changes."""
+    memory = sqlite3.connect(":memory:", isolation_level=None)
+    if path.exists():
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            source.backup(memory)
+        finally:
+            source.close()
+    return _prepare(memory, None)
+
+
+def _prepare(db: sqlite3.Connection, path: Path | None) -> Store:
+    db.row_factory = sqlite3.Row
+    try:
+        if path is not None:
+            db.execute("PRAGMA journal_mode = WAL")
+            # FULL: an acknowledged allocation survives a power cut, not only a crash.
+            db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA foreign_keys = ON")
+        _migrate(db)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot prepare database {path or ':memory:'}: {exc}") from exc
+    return Store(db, path)
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(_MIGRATIONS):
+        raise StoreError(
+            f"database schema {version} is newer than this inbox-bot ({len(_MIGRATIONS)})"
+        )
+    for number, script in enumerate(_MIGRATIONS[version:], start=version + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in script.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            db.rollback()
+            raise
+        db.commit()
+
+
+def _attendee(row: sqlite3.Row) -> Attendee:
+    return Attendee(
+        id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        organization=row["organization"],
+        contact=row["contact"],
+        status=Status(row["status"]),
+        seat=row["seat"],
+        arrival=datetime.fromisoformat(row["arrival"]),
+        uid=row["uid"],
+        index=row["position"],
+        message_key=row["message_key"],
+        language=row["language"],
+    )
+
+
+def _outbox(row: sqlite3.Row) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        message_ref=row["message_ref"],
+        kind=row["kind"],
+        message_id=row["message_id"],
+        recipient=row["recipient"],
+        data=row["data"],
+        state=row["state"],
+        attempts=row["attempts"],
+    )

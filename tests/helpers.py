@@ -1,0 +1,115 @@
+"""Shared test helpers: a config for the real test servers, the corpus, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from servers import Dovecot, SmtpSink
+
+PASSWORD_ENV = "INBOX_BOT_TEST_IMAP_PASSWORD"
+
+
+def write_config(
+    folder: Path,
+    imap: Dovecot,
+    smtp: SmtpSink,
+    *,
+    capacity: int = 10,
+    deadline: str = "2018-11-23T23:59:59+01:00",
+    extra: str = "",
+) -> Path:
+    config = folder / "event.toml"
+    config.write_text(
+        f"""
+[imap]
+host = "{imap.host}"
+port = {imap.port}
+security = "none"
+username = "{imap.user}"
+password_env = "{PASSWORD_ENV}"
+batch_size = 7
+
+[smtp]
+host = "{smtp.host}"
+port = {smtp.port}
+security = "none"
+from_address = "smartcity@dortmund.de"
+from_name = "Allianz Smart City Dortmund"
+message_id_domain = "smartcity.dortmund.de"
+
+[event]
+title = "Interkommunaler Austausch"
+organizer = "Allianz Smart City Dortmund"
+starts_at = "2018-12-05T10:00:00+01:00"
+ends_at = "2018-12-05T13:00:00+01:00"
+timezone = "Europe/Berlin"
+venue = "Saal 9 und 10, Kongresszentrum Westfalenhallen Dortmund, Rheinlanddamm 200"
+capacity = {capacity}
+registration_deadline = "{deadline}"
+
+[storage]
+database = "state/bot.sqlite3"
+log = "state/allocation-log.jsonl"
+
+[rules]
+internal_domains = ["stadtdo.de", "dortmund.de"]
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+@dataclass(frozen=True)
+class Label:
+    file: str
+    arrival: datetime
+    raw: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.raw["kind"])
+
+    @property
+    def reply_to(self) -> str | None:
+        return self.raw["reply_to"]
+
+
+def corpus_labels(corpus: Path) -> list[Label]:
+    labels = json.loads((corpus / "labels.json").read_text(encoding="utf-8"))
+    return [Label(item["file"], datetime.fromisoformat(item["arrival"]), item) for item in labels]
+
+
+def deliver_corpus(corpus: Path, imap: Dovecot) -> dict[str, int]:
+    """APPEND every corpus mail in file order with its arrival as INTERNALDATE."""
+    return {
+        label.file: imap.append((corpus / label.file).read_bytes(), label.arrival)
+        for label in corpus_labels(corpus)
+    }
+
+
+def run_cli(*args: str, imap: Dovecot | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    if imap is not None:
+        env[PASSWORD_ENV] = imap.password
+    result = subprocess.run(
+        [sys.executable, "-m", "inbox_bot", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"inbox-bot {' '.join(args)} exited {result.returncode}\n"
+            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
+    return result

@@ -1,0 +1,592 @@
+"""Real mail servers on loopback for tests: a throwaway Dovecot and a capturing SMTP sink.
+
+No pytest import here, so the helpers also work from a REPL or a one-off script.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import email
+import email.message
+import email.policy
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, TypedDict
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from imapclient import IMAPClient
+
+DOVECOT_BINARY = Path("/usr/sbin/dovecot")
+DOVEADM_BINARY = Path("/usr/bin/doveadm")
+LOOPBACK = "127.0.0.1"
+
+_APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]", re.IGNORECASE)
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A TCP port that was free a moment ago (the usual bind-to-0 trick; racy but fine here)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _read_greeting(host: str, port: int, timeout: float = 2.0) -> bytes:
+    """First line the server sends; b"" if it does not answer in time."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            data = b""
+            while not data.endswith(b"\r\n") and len(data) < 4096:
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            return data
+    except OSError:
+        return b""
+
+
+def _pid_alive(pid: int) -> bool:
+    # A daemonised Dovecot is reparented to PID 1, which in containers may never reap it:
+    # a zombie counts as gone.
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[1].split()[0]
+        return state != b"Z"
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+def _wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return bool(predicate())
+
+
+def _require_traversable(path: Path) -> None:
+    """Dovecot's auth and login processes run unprivileged: every parent must be o+x."""
+    for folder in [path, *path.parents]:
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            raise RuntimeError(
+                f"{folder} (mode {stat.filemode(mode)}) is not world-traversable; "
+                "Dovecot's unprivileged processes could not reach its files. "
+                "Point TMPDIR at a folder like /tmp."
+            )
+
+
+# --------------------------------------------------------------------------- Dovecot
+
+
+class StoredMessage(TypedDict):
+    uid: int
+    internaldate: datetime
+    flags: set[bytes]
+    raw: bytes
+
+
+_CONFIG = """\
+protocols = imap
+listen = {host}
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_verbose = yes
+mail_location = maildir:{root}/mail/%u
+# Test data is disposable; skipping fsync keeps appends fast.
+mail_fsync = never
+first_valid_uid = 1
+mail_uid = mail
+mail_gid = mail
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=mail gid=mail home={root}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = {host}
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+  chroot =
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+class Dovecot:
+    """A private Dovecot IMAP server on loopback, with its own config and Maildir in a temp root.
+
+    `stop()` keeps the files so `restart()` finds the same mail; `close()` (or leaving the
+    `with` block) also deletes the temp root.
+    """
+
+    def __init__(
+        self,
+        user: str = "smartcity@dortmund.de",
+        password: str = "secret",  # noqa: S107 - a throwaway loopback account
+        *,
+        host: str = LOOPBACK,
+        port: int | None = None,
+        startup_timeout: float = 15.0,
+    ) -> None:
+        if any(ch in user + password for ch in ":\n\r"):
+            raise ValueError("user and password must not contain ':' or line breaks (passwd-file)")
+        self.user = user
+        self.password = password
+        self.host = host
+        self.port = port if port is not None else free_port(host)
+        self.startup_timeout = startup_timeout
+        self.root = Path(tempfile.mkdtemp(prefix="inbox-bot-dovecot-"))
+        self.config = self.root / "dovecot.conf"
+        self.log = self.root / "dovecot.log"
+        self._started = False
+        self._master_pid: int | None = None
+        # Safety net for sessions that end without teardown: no daemon or temp root left.
+        atexit.register(self.close)
+        self._prepare_root()
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def _prepare_root(self) -> None:
+        self.root.chmod(0o755)  # mkdtemp gives 0700, which locks out auth and login
+        _require_traversable(self.root)
+        mail = self.root / "mail"
+        mail.mkdir(mode=0o755)
+        shutil.chown(mail, user="mail", group="mail")  # Dovecot refuses uid 0 for mail access
+        passwd = self.root / "passwd"
+        passwd.write_text(f"{self.user}:{{PLAIN}}{self.password}::::::\n", encoding="utf-8")
+        passwd.chmod(0o644)
+        self.config.write_text(
+            _CONFIG.format(root=self.root, host=self.host, port=self.port), encoding="utf-8"
+        )
+
+    @property
+    def running(self) -> bool:
+        return self._started
+
+    def start(self) -> None:
+        if self.running:
+            return
+        if _port_open(self.host, self.port):
+            raise RuntimeError(f"port {self.host}:{self.port} is already taken by someone else")
+        startup_output = self.root / "startup.out"
+        # Not a pipe: the daemon inherits stderr, and reading a pipe would wait for it to exit.
+        with startup_output.open("wb") as out:
+            result = subprocess.run(  # noqa: S603 - fixed binary, our own config path
+                [str(DOVECOT_BINARY), "-c", str(self.config)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                timeout=30,
+                check=False,
+            )
+        if result.returncode != 0:
+            said = startup_output.read_text(encoding="utf-8", errors="replace").strip()
+            raise RuntimeError(
+                f"dovecot failed to start (exit {result.returncode}): {said}\n{self._log_tail()}"
+            )
+        self._started = True
+        self._master_pid = self._read_master_pid()
+        if not _wait_until(self._greets, self.startup_timeout, interval=0.05):
+            tail = self._log_tail()
+            self.stop()
+            raise RuntimeError(
+                f"dovecot on {self.host}:{self.port} sent no IMAP greeting within "
+                f"{self.startup_timeout:.0f}s\n{tail}"
+            )
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if not self.running:
+            return
+        pid = self._master_pid
+        # If doveadm fails or hangs, the pid check below decides and SIGKILL is the fallback.
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            subprocess.run(  # noqa: S603 - fixed binary, our own config path
+                [str(DOVEADM_BINARY), "-c", str(self.config), "stop"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=timeout,
+                check=False,
+            )
+        if not self._wait_stopped(pid, timeout):
+            self._kill(pid)
+        self._started = False
+        self._master_pid = None
+        if not _wait_until(lambda: not _port_open(self.host, self.port), timeout):
+            raise RuntimeError(f"dovecot still listens on {self.host}:{self.port} after stop")
+
+    def restart(self) -> None:
+        """Stop and start again on the same port with the same Maildir (for fault tests)."""
+        self.stop()
+        self.start()
+
+    def close(self) -> None:
+        """Stop and delete the temp root. Idempotent."""
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+            atexit.unregister(self.close)
+
+    def __enter__(self) -> Dovecot:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _greets(self) -> bool:
+        return _read_greeting(self.host, self.port).startswith(b"* OK")
+
+    def _read_master_pid(self) -> int | None:
+        pid_file = self.root / "run" / "master.pid"
+        if not _wait_until(pid_file.exists, 5.0):
+            return None
+        text = pid_file.read_text(encoding="ascii").strip()
+        return int(text) if text.isdigit() else None
+
+    def _wait_stopped(self, pid: int | None, timeout: float) -> bool:
+        if pid is None:  # start failed before the pid file appeared; rely on the port
+            return _wait_until(lambda: not _port_open(self.host, self.port), timeout)
+        return _wait_until(lambda: not _pid_alive(pid), timeout)
+
+    def _kill(self, pid: int | None) -> None:
+        if pid is None or not _pid_alive(pid):
+            return
+        os.kill(pid, signal.SIGKILL)
+        _wait_until(lambda: not _pid_alive(pid), 5.0)
+
+    def _log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return f"(no dovecot log at {self.log})"
+        return "--- tail of dovecot log ---\n" + "\n".join(text.splitlines()[-lines:])
+
+    # -- IMAP helpers --------------------------------------------------------------
+
+    def client(self, timeout: float = 10.0) -> IMAPClient:
+        """A logged-in client; use it as a context manager so it logs out."""
+        imap = IMAPClient(self.host, port=self.port, ssl=False, timeout=timeout)
+        try:
+            imap.login(self.user, self.password)
+        except BaseException:
+            imap.shutdown()
+            raise
+        # The default converts to naive local time with the wrong DST offset half the year.
+        imap.normalise_times = False
+        return imap
+
+    def append(
+        self,
+        raw: bytes,
+        when: datetime,
+        folder: str = "INBOX",
+        flags: Iterable[bytes | str] = (),
+    ) -> int:
+        """APPEND with an explicit INTERNALDATE (whole seconds) and return the new UID.
+
+        imaplib rewrites bare LF and CR to CRLF on the way, as any MTA would.
+        """
+        if when.tzinfo is None or when.utcoffset() is None:
+            raise ValueError("when must be timezone-aware; a naive time is ambiguous")
+        with self.client() as imap:
+            response = imap.append(folder, raw, flags=tuple(flags), msg_time=when)
+        match = _APPENDUID.search(response)
+        if match is None:
+            raise RuntimeError(f"APPEND answered without APPENDUID: {response!r}")
+        return int(match.group(2))
+
+    def create_folder(self, name: str) -> None:
+        with self.client() as imap:
+            imap.create_folder(name)
+
+    def messages(self, folder: str = "INBOX") -> list[StoredMessage]:
+        """Every message of `folder`, by UID, read via EXAMINE so no flag changes.
+
+        `flags` leaves out \\Recent: it belongs to an IMAP session, not to the message.
+        """
+        with self.client() as imap:
+            imap.select_folder(folder, readonly=True)
+            uids = imap.search("ALL")
+            if not uids:
+                return []
+            fetched = imap.fetch(uids, ["INTERNALDATE", "FLAGS", "BODY.PEEK[]"])
+        return [_stored_message(uid, data) for uid, data in sorted(fetched.items())]
+
+    def reset(self) -> None:
+        """Empty INBOX and delete every other folder, so tests can share one server."""
+        with self.client() as imap:
+            _delete_other_folders(imap)
+            _unsubscribe_other_folders(imap)
+            imap.select_folder("INBOX")
+            uids = imap.search("ALL")
+            if uids:
+                imap.delete_messages(uids)
+                imap.expunge()
+            imap.close_folder()
+
+
+def _stored_message(uid: int, data: dict[bytes, Any]) -> StoredMessage:
+    return StoredMessage(
+        uid=uid,
+        internaldate=data[b"INTERNALDATE"],
+        flags=set(data[b"FLAGS"]) - {b"\\Recent"},
+        raw=data[b"BODY[]"],
+    )
+
+
+def _is_inbox(name: str) -> bool:
+    return name.upper() == "INBOX"
+
+
+def _delete_other_folders(imap: IMAPClient) -> None:
+    listed = imap.list_folders()
+    # Children first: some layouts refuse to delete a folder that still has children.
+    deepest_first = sorted(
+        listed,
+        key=lambda entry: entry[2].count(entry[1].decode()) if entry[1] else 0,
+        reverse=True,
+    )
+    for flags, _delimiter, name in deepest_first:
+        if _is_inbox(name) or {b"\\NonExistent", b"\\Noselect"} & set(flags):
+            continue
+        imap.delete_folder(name)
+
+
+def _unsubscribe_other_folders(imap: IMAPClient) -> None:
+    for _flags, _delimiter, name in imap.list_sub_folders():
+        if not _is_inbox(name):
+            imap.unsubscribe_folder(name)
+
+
+# --------------------------------------------------------------------------- SMTP sink
+
+
+SmtpStage = Literal["MAIL", "RCPT", "DATA"]
+
+
+@dataclass(frozen=True)
+class Captured:
+    """One message the sink accepted (or swallowed before dropping the connection)."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    data: bytes
+
+    @property
+    def message(self) -> email.message.EmailMessage:
+        parsed = email.message_from_bytes(self.data, policy=email.policy.default)
+        assert isinstance(parsed, email.message.EmailMessage)
+        return parsed
+
+
+@dataclass
+class _SinkHandler:
+    """aiosmtpd hooks; runs on the controller's event loop thread, so all state is locked."""
+
+    lock: threading.Condition = field(default_factory=threading.Condition)
+    captured: list[Captured] = field(default_factory=list)
+    faults: dict[str, deque[str]] = field(
+        default_factory=lambda: {"MAIL": deque(), "RCPT": deque(), "DATA": deque()}
+    )
+    refused: set[str] = field(default_factory=set)
+    drops: int = 0
+
+    def _take_fault(self, stage: str) -> str | None:
+        with self.lock:
+            queue = self.faults[stage]
+            return queue.popleft() if queue else None
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        fault = self._take_fault("MAIL")
+        if fault is not None:
+            return fault
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        with self.lock:
+            refused = address.lower() in self.refused
+        if refused:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        fault = self._take_fault("RCPT")
+        if fault is not None:
+            return fault
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        fault = self._take_fault("DATA")
+        if fault is not None:
+            return fault  # rejected after the body arrived: not recorded
+        captured = Captured(
+            mail_from=envelope.mail_from or "",
+            rcpt_tos=tuple(envelope.rcpt_tos),
+            data=bytes(envelope.original_content or b""),
+        )
+        with self.lock:
+            self.captured.append(captured)
+            drop = self.drops > 0
+            self.drops -= int(drop)
+            self.lock.notify_all()
+        if drop and server.transport is not None:
+            # The client never sees 250, so it cannot know the mail was taken: the
+            # classic cause of duplicate submissions.
+            server.transport.close()
+        return "250 OK"
+
+
+class SmtpSink:
+    """A capturing SMTP server (aiosmtpd Controller) on loopback with fault injection."""
+
+    def __init__(self, host: str = LOOPBACK, port: int | None = None) -> None:
+        self.host = host
+        self.port = port if port is not None else free_port(host)
+        self._handler = _SinkHandler()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        if self._controller is not None:
+            return
+        controller = Controller(
+            self._handler, hostname=self.host, port=self.port, enable_SMTPUTF8=True
+        )
+        try:
+            controller.start()
+        except BaseException:
+            controller.stop(no_assert=True)
+            if not controller.loop.is_closed():
+                controller.loop.close()
+            raise
+        self._controller = controller
+
+    def stop(self) -> None:
+        if self._controller is None:
+            return
+        self._controller.stop()
+        self._controller = None
+
+    def __enter__(self) -> SmtpSink:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def messages(self) -> list[Captured]:
+        """A snapshot copy; safe to read while the server thread appends."""
+        with self._handler.lock:
+            return list(self._handler.captured)
+
+    def clear(self) -> None:
+        """Forget captured mail; faults stay armed (see clear_faults)."""
+        with self._handler.lock:
+            self._handler.captured.clear()
+
+    def clear_faults(self) -> None:
+        """Disarm pending fail_next / drop_after_data_next faults and refused recipients."""
+        with self._handler.lock:
+            for queue in self._handler.faults.values():
+                queue.clear()
+            self._handler.refused.clear()
+            self._handler.drops = 0
+
+    def wait_for(self, n: int, timeout: float = 5.0) -> list[Captured]:
+        """Block until at least `n` messages were captured; TimeoutError otherwise."""
+        with self._handler.lock:
+            reached = self._handler.lock.wait_for(
+                lambda: len(self._handler.captured) >= n, timeout=timeout
+            )
+            captured = list(self._handler.captured)
+        if not reached:
+            raise TimeoutError(f"SMTP sink captured {len(captured)} of {n} messages in {timeout}s")
+        return captured
+
+    def fail_next(self, code: int, message: str, at: SmtpStage) -> None:
+        """Answer the next MAIL / RCPT / end-of-DATA with `code message`, once.
+
+        Calls queue up: two calls at "RCPT" fail the next two RCPT commands.
+        """
+        if at not in ("MAIL", "RCPT", "DATA"):
+            raise ValueError(f"at must be MAIL, RCPT or DATA, not {at!r}")
+        if not 400 <= code <= 599:
+            raise ValueError(f"code must be a 4xx or 5xx reply, not {code}")
+        with self._handler.lock:
+            self._handler.faults[at].append(f"{code} {message}")
+
+    def drop_after_data_next(self) -> None:
+        """Record the next message, then close the connection instead of answering 250."""
+        with self._handler.lock:
+            self._handler.drops += 1
+
+    def refuse_recipient(self, address: str) -> None:
+        """Answer 550 to every RCPT TO for `address` (case-insensitive) until clear_faults()."""
+        with self._handler.lock:
+            self._handler.refused.add(address.lower())

@@ -115,16 +115,20 @@ people = st.integers(0, len(POOL) - 1)
 @st.composite
 def mails(draw: st.DrawFn, uid: int) -> Mail:
     cancel = draw(st.integers(0, 2)) == 0  # one mail in three cancels
-    if cancel:
-        named = draw(
-            st.lists(st.tuples(people, st.sampled_from(["full", "surname", "email"])), max_size=2)
-        )
-    else:
+    sender = draw(people)
+    forms = st.sampled_from(["full", "surname", "email"])
+    if not cancel:
         named = draw(st.lists(st.tuples(people, st.just("")), min_size=1, max_size=3))
+    elif draw(st.integers(0, 2)) > 0:
+        # Someone withdraws themselves, by name or not: honoured whenever they hold a place.
+        named = draw(st.sampled_from([[], [(sender, "full")], [(sender, "surname")]]))
+    else:
+        # Anyone naming anyone: often a stranger's cancellation, which must go to review.
+        named = draw(st.lists(st.tuples(people, forms), max_size=2))
     return Mail(
         uid=uid,
         minute=draw(st.integers(0, 30)),
-        sender=draw(people),
+        sender=sender,
         cancel=cancel,
         persons=tuple(named),
         shout=draw(st.booleans()),
@@ -132,15 +136,18 @@ def mails(draw: st.DrawFn, uid: int) -> Mail:
 
 
 @st.composite
-def scenarios(draw: st.DrawFn, max_mails: int = 16) -> Scenario:
+def scenarios(draw: st.DrawFn, max_mails: int = 18) -> Scenario:
     count = draw(st.integers(0, max_mails))
     # UIDs grow in the order the server stored the mails; arrivals are independent, and
     # equal arrivals happen often, so the UID tie-break is exercised.
     drawn = [draw(mails(uid=100 + n)) for n in range(count)]
+    # Half the time deadline and event start fall among the arrivals, else after them all.
+    deadline = draw(st.one_of(st.integers(-1, 31), st.just(31)))
+    start = draw(st.one_of(st.integers(-1, 32), st.just(60)))
     return Scenario(
         capacity=draw(st.integers(0, 6)),
-        deadline_minute=draw(st.integers(-1, 31)),
-        start_minute=draw(st.integers(-1, 32)),
+        deadline_minute=deadline,
+        start_minute=start,
         mails=tuple(sorted(drawn, key=lambda m: (m.arrival, m.uid))),
     )
 

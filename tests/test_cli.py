@@ -25,7 +25,7 @@ def _one_clean_line(stderr: str) -> str:
     [
         (("capacity = 10", 'capacity = "zehn"'), "event.capacity"),
         (("capacity = 10", "capacity = -1"), "event.capacity"),
-        (('security = "ssl"', 'security = "tls"'), "imap.security"),
+        (('\nsecurity = "ssl"', '\nsecurity = "tls"'), "imap.security"),
         (("[storage]", "[storage]\ndatabse = 'x'"), "storage.databse"),
         (('registration_deadline = "2018-11-23T23:59:59+01:00"', 'registration_deadline = "2018-11-23"'), "registration_deadline"),
         (('timezone = "Europe/Berlin"', 'timezone = "Europe/Dortmund"'), "event.timezone"),

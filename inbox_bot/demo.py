@@ -576,6 +576,9 @@ def print_counts(report: CycleReport, received: int, sent: Sequence[Captured]) -
         f"Antworten gesendet / replies sent:  {len(sent)}  ({len(answers)} Antworten auf Mails, "
         f"{notices} Nachrück-Nachricht(en) / promotion notices)"
     )
+    for mail in sent:
+        if mail not in answers:
+            click.echo(f"Nachgerückt, benachrichtigt / promoted and notified: {', '.join(mail.rcpt_tos)}")
     recipients = {r.lower() for m in sent for r in m.rcpt_tos}
     for handled in report.handled:
         if handled.kind == "auto_reply":

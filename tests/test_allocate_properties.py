@@ -114,22 +114,22 @@ people = st.integers(0, len(POOL) - 1)
 
 @st.composite
 def mails(draw: st.DrawFn, uid: int) -> Mail:
-    cancel = draw(st.integers(0, 2)) == 0  # one mail in three cancels
+    action = draw(st.sampled_from(("register", "register", "withdraw", "cancel")))
     sender = draw(people)
-    forms = st.sampled_from(["full", "surname", "email"])
-    if not cancel:
+    if action == "register":
         named = draw(st.lists(st.tuples(people, st.just("")), min_size=1, max_size=3))
-    elif draw(st.integers(0, 2)) > 0:
+    elif action == "withdraw":
         # Someone withdraws themselves, by name or not: honoured whenever they hold a place.
         named = draw(st.sampled_from([[], [(sender, "full")], [(sender, "surname")]]))
     else:
         # Anyone naming anyone: often a stranger's cancellation, which must go to review.
+        forms = st.sampled_from(["full", "surname", "email"])
         named = draw(st.lists(st.tuples(people, forms), max_size=2))
     return Mail(
         uid=uid,
         minute=draw(st.integers(0, 30)),
         sender=sender,
-        cancel=cancel,
+        cancel=action != "register",
         persons=tuple(named),
         shout=draw(st.booleans()),
     )

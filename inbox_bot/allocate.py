@@ -122,7 +122,9 @@ def decide(state: AllocationState, request: Request) -> Decision:
             outcome=Outcome.QUESTION,
             reply=ReplyKind.QUESTION,
             needs_review=True,
-            reasons=("Frage, keine Anmeldung: Eingangsbestätigung gesendet, Antwort durch das Team.",),
+            reasons=(
+                "Frage, keine Anmeldung: Eingangsbestätigung gesendet, Antwort durch das Team.",
+            ),
         )
     what = "Dank auf eine Antwort des Bots" if intent.kind is Kind.THANKS else "Nicht zugeordnet"
     return _review((f"{what}: keine automatische Antwort, bitte lesen.",))
@@ -226,7 +228,9 @@ def _registration_outcome(placements: tuple[Placement, ...]) -> tuple[Outcome, R
 def _explain(placement: Placement, capacity: int) -> str:
     a = placement.attendee
     if placement.duplicate:
-        where = f"Platz {a.seat}" if a.seat else f"Warteliste Position {placement.waitlist_position}"
+        where = (
+            f"Platz {a.seat}" if a.seat else f"Warteliste Position {placement.waitlist_position}"
+        )
         return f"{a.name}: bereits angemeldet ({where}), behält den ersten Platz."
     if a.status is Status.CONFIRMED:
         return f"{a.name}: vor Anmeldeschluss eingegangen, Platz {a.seat} von {capacity}."
@@ -270,8 +274,12 @@ def _cancel(state: AllocationState, request: Request) -> Decision:
 def cancellation_targets(
     state: AllocationState, request: Request
 ) -> tuple[list[Attendee], str | None]:
-    """Whom a cancellation withdraws. Only the registering address (or the person's own) may."""
-    senders = {request.sender, request.contact}
+    """Whom a cancellation withdraws. Only the registering address (or the person's own) may.
+
+    The From address counts, not Reply-To: anybody can set a Reply-To to someone else's
+    address, and the cancellation would then take that person's seat.
+    """
+    senders = {request.sender}
     mine = [
         a
         for a in state.attendees.values()

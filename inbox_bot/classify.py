@@ -131,7 +131,9 @@ def _own_mail(mail: ParsedMail, ctx: Context) -> tuple[Kind, str] | None:
     addresses = [a.email for a in (mail.sender, mail.reply_to) if a]
     if any(clean_address(a).lower() in ctx.own_addresses for a in addresses):
         return Kind.AUTO_REPLY, "sent from our own address (loop)"
-    if mail.message_id and mail.message_id.lower().endswith("@" + ctx.message_id_domain.lower() + ">"):
+    if mail.message_id and mail.message_id.lower().endswith(
+        "@" + ctx.message_id_domain.lower() + ">"
+    ):
         return Kind.AUTO_REPLY, "our own Message-ID (loop)"
     if any(mail.header(h) for h in rules.LOOP_HEADERS):
         return Kind.AUTO_REPLY, "loop header"
@@ -198,7 +200,9 @@ def split_signature(text: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _lines(text: str) -> tuple[str, ...]:
-    return tuple(line.strip() for line in text.splitlines() if line.strip() and line.strip() != "--")
+    return tuple(
+        line.strip() for line in text.splitlines() if line.strip() and line.strip() != "--"
+    )
 
 
 def _sentences(text: str) -> list[str]:
@@ -216,7 +220,9 @@ def _without_questions(text: str) -> str:
 def has_question(text: str) -> bool:
     if any(_is_question(s) for s in _sentences(text)):
         return True
-    return bool(re.search(r"\b(ich habe eine frage|meine frage|ich würde gerne wissen)\b", text, re.I))
+    return bool(
+        re.search(r"\b(ich habe eine frage|meine frage|ich würde gerne wissen)\b", text, re.I)
+    )
 
 
 def detect_language(text: str) -> str:
@@ -262,7 +268,9 @@ def registrants(mail: ParsedMail, body: _Body, ctx: Context) -> tuple[Person, ..
         org = _organization(mail.reply_to, body, ctx) or sender_org
         return (Person(name=principal, email=mail.reply_to.email, organization=org),)
     others = _named_persons(body.text, exclude=_sender_name(mail.sender, body))
-    people = [Person(name=n, email=e, organization=_org_for(e, ctx) or sender_org) for n, e in others]
+    people = [
+        Person(name=n, email=e, organization=_org_for(e, ctx) or sender_org) for n, e in others
+    ]
     sender_name = _sender_name(mail.sender, body)
     is_mailbox = _is_mailbox(mail.sender.name) or not sender_name
     if is_mailbox and not people:
@@ -328,9 +336,7 @@ def _cancelled_persons(mail: ParsedMail, body: _Body, ctx: Context) -> tuple[Per
     own = _sender_name(mail.sender, body)
     named = [n for n, _ in _named_persons(body.text, exclude=own)]
     named += [
-        n
-        for n in _addressed_persons(body.text)
-        if not (own and name_tokens(n) <= name_tokens(own))
+        n for n in _addressed_persons(body.text) if not (own and name_tokens(n) <= name_tokens(own))
     ]
     org = _organization(mail.sender, body, ctx)
     if named:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -208,6 +208,10 @@ def _first_problem(exc: ValidationError) -> str:
     return f"{key}: {message}"
 
 
+@overload
+def _relative(path: Path, base: Path) -> Path: ...
+@overload
+def _relative(path: Path | None, base: Path) -> Path | None: ...
 def _relative(path: Path | None, base: Path) -> Path | None:
     if path is None:
         return None
@@ -234,7 +238,9 @@ def _read_password(
     section: _ServerSection, name: str, base: Path, environ: Mapping[str, str], where: str
 ) -> SecretStr | None:
     if section.password_env and section.password_file:
-        raise ConfigError(f"{where}{name}.password_env: give password_env or password_file, not both")
+        raise ConfigError(
+            f"{where}{name}.password_env: give password_env or password_file, not both"
+        )
     if section.password_env:
         value = environ.get(section.password_env)
         return SecretStr(value) if value else None

@@ -9,6 +9,7 @@ registration period; then one ordinary poll cycle runs against them, exactly as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import json
@@ -39,13 +40,14 @@ from tabulate import tabulate
 
 from inbox_bot.cli import build_deps, poll_cycle, print_report
 from inbox_bot.config import Settings, settings_from_mapping
+from inbox_bot.errors import InboxBotError
 from inbox_bot.export import allocation
 from inbox_bot.pipeline import CycleReport
 from inbox_bot.store import Store, open_store
 
 LOOPBACK = "127.0.0.1"
 MAILBOX = "smartcity@example.org"
-PASSWORD_ENV = "INBOX_BOT_DEMO_PASSWORD"
+PASSWORD_ENV = "INBOX_BOT_DEMO_PASSWORD"  # noqa: S105 - the name of a variable
 BERLIN = ZoneInfo("Europe/Berlin")
 DATABASE = "inbox-bot-demo.sqlite3"
 LOG = "allocation-log.jsonl"
@@ -144,7 +146,7 @@ Schillerplatz 7, 58636 Iserlohn
         arrival=_berlin("2018-11-07T13:47:05"),
         name="Melanie Gerdes",
         address="m.gerdes@unna.de",
-        subject="Anmeldung zwei Personen – Kreisstadt Unna",
+        subject="Anmeldung zwei Personen - Kreisstadt Unna",
         body="""\
 Sehr geehrte Damen und Herren,
 
@@ -205,7 +207,7 @@ Stadt Hamm
         arrival=_berlin("2018-11-14T15:06:58"),
         name="Frank Oberholz",
         address="frank.oberholz@essen.de",
-        subject="Frage zur Anreise – Interkommunaler Austausch",
+        subject="Frage zur Anreise - Interkommunaler Austausch",
         body="""\
 Sehr geehrte Damen und Herren,
 
@@ -418,11 +420,11 @@ class DemoServers:
         self._thread.start()
         try:
             if not self._ready.wait(_START_TIMEOUT):
-                raise RuntimeError(f"demo mail servers did not start within {_START_TIMEOUT:.0f} s")
+                raise InboxBotError(f"demo mail servers did not start in {_START_TIMEOUT:.0f} s")
             if self._failure is not None:
-                raise RuntimeError(f"demo mail servers failed to start: {self._failure}") from (
-                    self._failure
-                )
+                raise InboxBotError(
+                    f"demo mail servers could not start: {self._failure}"
+                ) from self._failure
         except BaseException:
             self.stop()
             raise
@@ -432,10 +434,9 @@ class DemoServers:
         if thread is None or loop is None:
             return
         if not loop.is_closed():
-            try:
+            # RuntimeError: the loop closed in between, so the thread is ending anyway.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self._stop.set)
-            except RuntimeError:
-                pass  # the loop closed in between: the thread is ending anyway
         thread.join(_START_TIMEOUT)
         self._thread = None
 
@@ -454,12 +455,12 @@ class DemoServers:
                     loop=runner.get_loop(),
                     server_hostname="localhost",  # else the banner costs a DNS lookup
                 )
-                smtp.begin()
+                smtp.begin()  # type: ignore[no-untyped-call]
                 try:
                     self.smtp_port = _bound_port(smtp.server)
                     runner.run(self._serve_imap())
                 finally:
-                    runner.run(smtp.finalize())
+                    runner.run(smtp.finalize())  # type: ignore[no-untyped-call]
         except BaseException as exc:
             self._failure = exc
         finally:
@@ -526,7 +527,14 @@ def print_allocation(settings: Settings, store: Store) -> None:
         ]
         for person in data["attendees"]
     ]
-    head = ["Status", "Platz/seat", "Warteliste/waitlist", "Name", "Organisation", "Eingang/arrived"]
+    head = [
+        "Status",
+        "Platz/seat",
+        "Warteliste/waitlist",
+        "Name",
+        "Organisation",
+        "Eingang/arrived",
+    ]
     click.echo(tabulate(rows, headers=head, tablefmt="simple", missingval=""))
 
 
@@ -539,10 +547,10 @@ def print_date_notes(samples: Sequence[Sample]) -> None:
     for sample in samples:
         if sample.date_header and abs(sample.date_header - sample.arrival) > timedelta(hours=1):
             click.echo(
-                f"\nHinweis / note: {sample.name} schrieb im Date:-Kopf "
-                f"{sample.date_header:%d.%m.%Y %H:%M} (falsche Uhr am PC). Es zählt der Eingang "
-                f"beim Mailserver, {sample.arrival:%d.%m.%Y %H:%M}; the server's arrival time "
-                "decides, never the Date: header."
+                f"\nHinweis / note: {sample.name}: Date:-Kopf / header "
+                f"{sample.date_header:%d.%m.%Y %H:%M} (falsche Uhr am PC / wrong PC clock).\n"
+                "Es zählt der Eingang beim Mailserver / the server's arrival counts: "
+                f"{sample.arrival:%d.%m.%Y %H:%M}."
             )
 
 
@@ -578,7 +586,9 @@ def print_counts(report: CycleReport, received: int, sent: Sequence[Captured]) -
     )
     for mail in sent:
         if mail not in answers:
-            click.echo(f"Nachgerückt, benachrichtigt / promoted and notified: {', '.join(mail.rcpt_tos)}")
+            click.echo(
+                f"Nachgerückt, benachrichtigt / promoted and notified: {', '.join(mail.rcpt_tos)}"
+            )
     recipients = {r.lower() for m in sent for r in m.rcpt_tos}
     for handled in report.handled:
         if handled.kind == "auto_reply":

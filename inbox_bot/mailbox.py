@@ -5,7 +5,7 @@ Network methods are a few lines each; library types and errors stop here.
 
 from __future__ import annotations
 
-import socket
+import contextlib
 import ssl
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -73,7 +73,7 @@ class Mailbox:
             info = client.select_folder(s.folder, readonly=False)
         except ssl.SSLError as exc:
             raise TLSFailure(f"{where}: TLS failed ({exc.reason or exc})") from exc
-        except (OSError, socket.timeout) as exc:
+        except (TimeoutError, OSError) as exc:
             raise MailboxUnavailable(f"{where}: cannot connect ({exc})") from exc
         except IMAPClientError as exc:
             text = str(exc)
@@ -86,10 +86,8 @@ class Mailbox:
     def close(self) -> None:
         if self.client is None:
             return
-        try:
+        with contextlib.suppress(IMAPClientError, OSError):  # the connection is gone anyway
             self.client.logout()
-        except (IMAPClientError, OSError):
-            pass  # the connection is gone anyway
         self.client = None
 
     def _imap(self) -> IMAPClient:

@@ -43,11 +43,10 @@ def canonical_name(display: str) -> str:
         return ""
     parts = [strip_titles(p) for p in name.split(",")]
     parts = [p for p in parts if p]
-    if len(parts) >= 2:
-        # Outlook's "Nachname, Vorname": turn it around.
-        name = f"{parts[1]} {parts[0]}"
-    else:
-        name = parts[0] if parts else ""
+    if len(parts) < 2:
+        return _SPACE.sub(" ", parts[0] if parts else "").strip()
+    # Outlook's "Nachname, Vorname": turn it around.
+    name = f"{parts[1]} {parts[0]}"
     return _SPACE.sub(" ", name).strip()
 
 

@@ -136,7 +136,9 @@ def process(deps: Deps, mail: FetchedMail) -> Handled:
         raise  # the database is the record; without it, stop and retry later
     except Exception as exc:  # one hostile mail must never stop the worker
         log.exception("message uid=%s could not be processed", mail.uid)
-        reason = f"Interner Fehler bei der Verarbeitung ({type(exc).__name__}); Rohdaten gespeichert."
+        reason = (
+            f"Interner Fehler bei der Verarbeitung ({type(exc).__name__}); Rohdaten gespeichert."
+        )
         return _record_review(deps, mail, sha, reason)
 
 
@@ -240,8 +242,9 @@ def _persist(
         sender=request.sender,
         kind=str(request.intent.kind),
         decision=str(decision.outcome),
-        persons=tuple(p.attendee.name for p in decision.placements),
-        reply=str(decision.reply) if rows and decision.reply else None,
+        persons=tuple(p.attendee.name for p in decision.placements)
+        + tuple(f"{p.attendee.name} (nachgerückt / moved up)" for p in decision.promotions),
+        reply=", ".join(r.kind for r in rows) or None,
         needs_review=needs_review,
         reason=" ".join(reasons),
     )
@@ -249,7 +252,9 @@ def _persist(
 
 def _record_review(deps: Deps, mail: FetchedMail, sha: str, reason: str) -> Handled:
     """Unreadable or failed mail: staff get it with its raw bytes."""
-    return _record_plain(deps, mail, sha, kind=Kind.OTHER, decision=Outcome.REVIEW, reason=reason, raw=mail.raw)
+    return _record_plain(
+        deps, mail, sha, kind=Kind.OTHER, decision=Outcome.REVIEW, reason=reason, raw=mail.raw
+    )
 
 
 def _record_copy(
@@ -282,9 +287,18 @@ def _record_oversize(deps: Deps, mailbox: Mailbox, meta: MailMeta, limit: int) -
         size=meta.size,
         raw=b"",
     )
-    reason = f"Mail zu groß ({meta.size} Bytes, Grenze {limit}); nicht geladen, bitte im Postfach lesen."
-    return _record_plain(deps, mail, f"size:{meta.uid}:{meta.size}", kind=Kind.OTHER,
-                         decision=Outcome.REVIEW, reason=reason, raw=None)
+    reason = (
+        f"Mail zu groß ({meta.size} Bytes, Grenze {limit}); nicht geladen, bitte im Postfach lesen."
+    )
+    return _record_plain(
+        deps,
+        mail,
+        f"size:{meta.uid}:{meta.size}",
+        kind=Kind.OTHER,
+        decision=Outcome.REVIEW,
+        reason=reason,
+        raw=None,
+    )
 
 
 def _record_plain(

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from babel.dates import format_date, format_datetime as babel_datetime, format_time
+from babel.dates import format_date, format_time
+from babel.dates import format_datetime as babel_datetime
 
 from inbox_bot.allocate import Decision, Placement, Request
 from inbox_bot.config import EventSettings, Settings
@@ -80,6 +81,7 @@ class Renderer:
         if decision.reply is not None:
             context = self.context(decision.placements, language, arrival=request.arrival)
             context["has_question"] = request.intent.has_question
+            context["promoted"] = len(decision.promotions)
             text = self.body(decision.reply, language, context)
             rows.append(
                 self.compose(
@@ -123,6 +125,7 @@ class Renderer:
             "our_address": self.settings.smtp.from_address,
             "sender_name": self.settings.smtp.from_name or event.organizer,
             "has_question": False,
+            "promoted": 0,
             "persons": [
                 {
                     "name": p.attendee.name or "(ohne Namen)",
@@ -152,7 +155,9 @@ class Renderer:
         smtp = self.settings.smtp
         message_id = f"<reply-{uuid.uuid4().hex}@{smtp.id_domain}>"
         mail = EmailMessage(policy=SMTP)
-        mail["From"] = MailAddress(display_name=one_line(smtp.from_name), addr_spec=smtp.from_address)
+        mail["From"] = MailAddress(
+            display_name=one_line(smtp.from_name), addr_spec=smtp.from_address
+        )
         mail["To"] = recipient
         mail["Subject"] = one_line(subject, limit=250)
         mail["Date"] = format_datetime(now)
@@ -184,12 +189,22 @@ def event_facts(event: EventSettings, language: str) -> dict[str, str]:
     return {
         "title": event.title,
         "organizer": event.organizer,
-        "date": format_date(start, "full", locale=locale),
-        "time": f"{format_time(start, 'HH:mm', locale=locale)}–{format_time(end, 'HH:mm', locale=locale)}"
+        "date": _long_date(start, locale),
+        "time": f"{_clock(start, locale)}–{_clock(end, locale)}"
         + (" Uhr" if locale == "de" else ""),
         "venue": event.venue,
-        "deadline": format_date(event.local(event.registration_deadline), "full", locale=locale),
+        "deadline": _long_date(event.local(event.registration_deadline), locale),
     }
+
+
+def _clock(moment: datetime, locale: str) -> str:
+    return format_time(moment, "HH:mm", locale=locale)
+
+
+def _long_date(moment: datetime, locale: str) -> str:
+    # One style per language: "Mittwoch, 5. Dezember 2018" / "Wednesday, 5 December 2018".
+    pattern = "EEEE, d. MMMM y" if locale == "de" else "EEEE, d MMMM y"
+    return format_date(moment, pattern, locale=locale)
 
 
 def local_time(moment: datetime, event: EventSettings, language: str) -> str:

@@ -115,12 +115,12 @@ SIGNATURE_PREFIX = re.compile(r"^\s*(?:i\.\s?a\.|i\.\s?v\.|im auftrag|ppa\.)\s*"
 # --- language ---
 
 ENGLISH_WORDS = frozenset(
-    "the and please register me my i am for to on of with would like dear regards thank you "
-    "best wishes attend event".split()
+    """the and please register me my i am for to on of with would like dear regards
+    thank you best wishes attend event""".split()
 )
 GERMAN_WORDS = frozenset(
-    "der die das und ich mich mit für am zum zur bitte sehr geehrte damen herren grüße "
-    "gerne möchte anmeldung teilnehmen ihnen sie".split()
+    """der die das und ich mich mit für am zum zur bitte sehr geehrte damen herren grüße
+    gerne möchte anmeldung teilnehmen ihnen sie""".split()
 )
 
 # --- organisations in signatures ---

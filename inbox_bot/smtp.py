@@ -7,8 +7,8 @@ after DATA it may have gone out (unknown).
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
-import socket
 import ssl
 from types import TracebackType
 
@@ -35,14 +35,15 @@ class SmtpSender:
         s = self.settings
         password = require_password(s, "smtp")
         where = f"SMTP server {s.host}:{s.port}"
+        port = s.port or 0  # always set by load_settings
         context = tls_context(s.ca_file)
         try:
             if s.security is Security.SSL:
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=s.timeout_seconds, context=context
+                    s.host, port, timeout=s.timeout_seconds, context=context
                 )
             else:
-                smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+                smtp = smtplib.SMTP(s.host, port, timeout=s.timeout_seconds)
                 if s.security is Security.STARTTLS:
                     # Unconditionally: a server that hides STARTTLS must not get our password.
                     smtp.starttls(context=context)
@@ -54,7 +55,7 @@ class SmtpSender:
             raise SendTemporary(f"{where}: no STARTTLS offered; refusing to log in") from exc
         except smtplib.SMTPAuthenticationError as exc:
             raise SendTemporary(f"{where}: login refused ({exc.smtp_code})") from exc
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             raise SendTemporary(f"{where}: cannot connect ({exc})") from exc
         self.smtp = smtp
 
@@ -77,7 +78,7 @@ class SmtpSender:
         except smtplib.SMTPServerDisconnected as exc:
             self.smtp = None
             raise SendTemporary(f"connection lost before DATA: {exc}") from exc
-        except (OSError, socket.timeout) as exc:
+        except (TimeoutError, OSError) as exc:
             self.smtp = None
             raise SendTemporary(f"connection failed before DATA: {exc}") from exc
         try:
@@ -85,7 +86,7 @@ class SmtpSender:
         except smtplib.SMTPDataError as exc:
             _reset(smtp)
             raise _by_code(exc.smtp_code, exc.smtp_error) from exc
-        except (smtplib.SMTPServerDisconnected, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as exc:
             self.smtp = None
             raise SendUnknown(f"connection lost during DATA: {exc}") from exc
         if code != 250:
@@ -104,10 +105,8 @@ class SmtpSender:
 
 
 def _reset(smtp: smtplib.SMTP) -> None:
-    try:
+    with contextlib.suppress(smtplib.SMTPException, OSError):  # the next send finds out
         smtp.rset()
-    except (smtplib.SMTPException, OSError):
-        pass  # the next send finds out
 
 
 def _by_code(code: int, reply: bytes | str) -> Exception:

@@ -194,12 +194,16 @@ class Store:
         ).fetchone()
 
     def known_uidvalidities(self, folder: str) -> set[int]:
-        rows = self.db.execute("SELECT DISTINCT uidvalidity FROM messages WHERE folder = ?", (folder,))
+        rows = self.db.execute(
+            "SELECT DISTINCT uidvalidity FROM messages WHERE folder = ?", (folder,)
+        )
         return {r[0] for r in rows}
 
     # --- allocation state ---
 
-    def load_state(self, *, capacity: int, deadline: datetime, event_start: datetime) -> AllocationState:
+    def load_state(
+        self, *, capacity: int, deadline: datetime, event_start: datetime
+    ) -> AllocationState:
         attendees = {a.id: a for a in self.attendees()}
         return AllocationState(
             capacity=capacity, deadline=deadline, event_start=event_start, attendees=attendees
@@ -252,7 +256,10 @@ class Store:
             return ref
 
     def apply_changes(
-        self, changes: Sequence[Attendee], outgoing: Sequence[OutgoingRow], log_record: Mapping[str, Any]
+        self,
+        changes: Sequence[Attendee],
+        outgoing: Sequence[OutgoingRow],
+        log_record: Mapping[str, Any],
     ) -> None:
         """A decision that answers no mail (staff action, promotion by capacity change)."""
         with self.transaction() as db:
@@ -360,12 +367,15 @@ class Store:
     def review_queue(self) -> list[sqlite3.Row]:
         return list(
             self.db.execute(
-                "SELECT * FROM messages WHERE needs_review = 1 AND resolved = 0 ORDER BY received_at"
+                "SELECT * FROM messages WHERE needs_review = 1 AND resolved = 0 "
+                "ORDER BY received_at"
             )
         )
 
     def log_after(self, seq: int) -> list[tuple[int, str]]:
-        return list(self.db.execute("SELECT seq, record FROM log WHERE seq > ? ORDER BY seq", (seq,)))
+        return list(
+            self.db.execute("SELECT seq, record FROM log WHERE seq > ? ORDER BY seq", (seq,))
+        )
 
     def get_meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

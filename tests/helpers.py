@@ -95,7 +95,9 @@ def deliver_corpus(corpus: Path, imap: Dovecot) -> dict[str, int]:
     }
 
 
-def run_cli(*args: str, imap: Dovecot | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, imap: Dovecot | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     if imap is not None:
         env[PASSWORD_ENV] = imap.password

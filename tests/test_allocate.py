@@ -581,6 +581,19 @@ def test_cancellation_naming_nobody_for_a_group_goes_to_review() -> None:
     assert_untouched(decision)
 
 
+def test_cancellation_naming_an_ambiguous_surname_goes_to_review() -> None:
+    state, _ = run(
+        empty(5),
+        request(registration(person("Lukas Brenner"), person("Maria Brenner")), uid=1, sender=ANNA),
+    )
+
+    decision = decide(state, request(cancellation(person("Brenner")), uid=2, sender=ANNA))
+
+    assert decision.outcome is Outcome.REVIEW
+    assert decision.reply is None
+    assert_untouched(decision)
+
+
 @pytest.mark.parametrize(
     ("arrival", "promoted"),
     [
@@ -603,6 +616,7 @@ def test_cancellation_at_or_after_event_start_promotes_nobody(
         assert waiting(state) == ["Claudia Reuter-Lang"]
     else:
         assert decision.promotions == ()
+        assert any("Veranstaltungsbeginn" in reason for reason in decision.reasons)
         assert seats(state) == {"Lukas Brenner": 2}
         assert waiting(state) == ["Jürgen Müller", "Claudia Reuter-Lang"]
         assert state.free_seat() == 1

@@ -141,9 +141,14 @@ def scenarios(draw: st.DrawFn, max_mails: int = 18) -> Scenario:
     # UIDs grow in the order the server stored the mails; arrivals are independent, and
     # equal arrivals happen often, so the UID tie-break is exercised.
     drawn = [draw(mails(uid=100 + n)) for n in range(count)]
-    # Half the time deadline and event start fall among the arrivals, else after them all.
-    deadline = draw(st.one_of(st.integers(-1, 31), st.just(31)))
-    start = draw(st.one_of(st.integers(-1, 32), st.just(60)))
+    timing = draw(st.sampled_from(("anywhere", "all on time", "walk-ins")))
+    if timing == "anywhere":  # deadline and start fall among the arrivals, either order
+        deadline, start = draw(st.integers(-1, 31)), draw(st.integers(-1, 32))
+    elif timing == "all on time":
+        deadline, start = 31, 60
+    else:  # registration stays open after the start: seats freed at the door stay free
+        start = draw(st.integers(0, 25))
+        deadline = draw(st.integers(start, 31))
     return Scenario(
         capacity=draw(st.integers(0, 6)),
         deadline_minute=deadline,
@@ -381,3 +386,53 @@ def test_cancelling_a_confirmed_person_promotes_exactly_the_waitlist_head(
     assert after.attendees[head.id].status is Status.CONFIRMED
     assert after.attendees[leaver.id].status is Status.CANCELLED
     assert [a.id for a in after.waitlist()] == [a.id for a in state.waitlist()[1:]]
+
+
+@FAST
+@given(scenarios(), st.integers(0, 3), st.integers(1, 3))
+def test_newcomers_never_overtake_anyone_waiting(
+    scenario: Scenario, raise_by: int, newcomers: int
+) -> None:
+    """After any history, staff may raise the capacity and extend the deadline; then
+    fresh people register. Whoever already waits moves up first (before the event) and
+    no newcomer gets a seat while anyone who waited earlier is still waiting."""
+    state, _ = fold(scenario, scenario.state(), scenario.mails)
+    state = dataclasses.replace(
+        reload(state),
+        capacity=state.capacity + raise_by,
+        deadline=T0 + timedelta(minutes=40),
+    )
+    waiting_before = [a.id for a in state.waitlist()]
+    free_before = state.capacity - len(state.confirmed())
+    arrival = T0 + timedelta(minutes=31)
+    guests = tuple(
+        Person(name=f"Gast Nummer{n}", email=f"gast{n}@walk-in.example") for n in range(newcomers)
+    )
+    request = Request(
+        message_key="INBOX:1:999",
+        uid=999,
+        arrival=arrival,
+        sender=guests[0].email or "",
+        contact=guests[0].email or "",
+        intent=Intent(kind=Kind.REGISTRATION, persons=guests),
+    )
+
+    decision = decide(state, request)
+    after = apply(state, decision)
+
+    assert not any(p.duplicate for p in decision.placements)
+    if arrival < state.event_start:
+        expected = waiting_before[: max(free_before, 0)]
+        assert [p.attendee.id for p in decision.promotions] == expected
+    else:
+        assert decision.promotions == ()
+    still_waiting = [a.id for a in after.waitlist()]
+    earlier_still_waiting = [i for i in still_waiting if i in waiting_before]
+    # The waitlist keeps its order and newcomers queue behind everyone already there.
+    assert still_waiting[: len(earlier_still_waiting)] == earlier_still_waiting
+    if earlier_still_waiting:
+        assert all(p.attendee.status is Status.WAITLISTED for p in decision.placements)
+    seated = [p.attendee for p in decision.placements if p.attendee.status is Status.CONFIRMED]
+    assert len(after.confirmed()) <= after.capacity
+    assert len({a.seat for a in after.confirmed()}) == len(after.confirmed())
+    assert all(a.seat is not None and 1 <= a.seat <= after.capacity for a in seated)

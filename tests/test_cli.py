@@ -27,7 +27,13 @@ def _one_clean_line(stderr: str) -> str:
         (("capacity = 10", "capacity = -1"), "event.capacity"),
         (('\nsecurity = "ssl"', '\nsecurity = "tls"'), "imap.security"),
         (("[storage]", "[storage]\ndatabse = 'x'"), "storage.databse"),
-        (('registration_deadline = "2018-11-23T23:59:59+01:00"', 'registration_deadline = "2018-11-23"'), "registration_deadline"),
+        (
+            (
+                'registration_deadline = "2018-11-23T23:59:59+01:00"',
+                'registration_deadline = "2018-11-23"',
+            ),
+            "registration_deadline",
+        ),
         (('timezone = "Europe/Berlin"', 'timezone = "Europe/Dortmund"'), "event.timezone"),
         (("[event]", "[event\n"), "not valid TOML"),
     ],
@@ -71,7 +77,9 @@ def test_missing_password_variable_is_named_without_secrets(tmp_path: Path) -> N
     assert "INBOX_BOT_IMAP_PASSWORD" in _one_clean_line(result.stderr)
 
 
-def test_unreachable_imap_server_is_one_line_and_nonzero(tmp_path: Path, smtp_sink: SmtpSink) -> None:
+def test_unreachable_imap_server_is_one_line_and_nonzero(
+    tmp_path: Path, smtp_sink: SmtpSink
+) -> None:
     fake = Dovecot.__new__(Dovecot)
     fake.host, fake.port, fake.user, fake.password = "127.0.0.1", free_port(), "u@example.org", "pw"
     config = write_config(tmp_path, fake, smtp_sink)
@@ -81,11 +89,18 @@ def test_unreachable_imap_server_is_one_line_and_nonzero(tmp_path: Path, smtp_si
     assert "cannot connect" in line and "pw" not in line
 
 
-def test_wrong_password_is_not_printed(tmp_path: Path, mailbox: Dovecot, smtp_sink: SmtpSink) -> None:
+def test_wrong_password_is_not_printed(
+    tmp_path: Path, mailbox: Dovecot, smtp_sink: SmtpSink
+) -> None:
     config = write_config(tmp_path, mailbox, smtp_sink)
     secret = "Sehr-Geheim-4711"
     wrong = Dovecot.__new__(Dovecot)
-    wrong.host, wrong.port, wrong.user, wrong.password = mailbox.host, mailbox.port, mailbox.user, secret
+    wrong.host, wrong.port, wrong.user, wrong.password = (
+        mailbox.host,
+        mailbox.port,
+        mailbox.user,
+        secret,
+    )
     result = run_cli("poll", "--config", str(config), imap=wrong, check=False)
     assert result.returncode == 1
     assert secret not in result.stderr + result.stdout

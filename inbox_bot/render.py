@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from email.header import decode_header, make_header
 from email.headerregistry import Address as MailAddress
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -159,7 +160,7 @@ class Renderer:
             display_name=one_line(smtp.from_name), addr_spec=smtp.from_address
         )
         mail["To"] = recipient
-        mail["Subject"] = one_line(subject, limit=250)
+        mail["Subject"] = header_safe(subject)
         mail["Date"] = format_datetime(now)
         mail["Message-ID"] = message_id
         if original and original.message_id:
@@ -170,17 +171,47 @@ class Renderer:
         mail["X-Auto-Response-Suppress"] = "All"
         mail["X-Inbox-Bot-Loop"] = smtp.id_domain
         mail.set_content(text, charset="utf-8", cte="quoted-printable")
-        return OutgoingRow(
-            kind=str(kind), message_id=message_id, recipient=recipient, data=mail.as_bytes()
-        )
+        data = mail.as_bytes()
+        _check_headers(data, expected=set(mail.keys()))
+        return OutgoingRow(kind=str(kind), message_id=message_id, recipient=recipient, data=data)
+
+
+def header_safe(text: str, limit: int = 250) -> str:
+    """One line of plain text that the email package cannot turn into header syntax.
+
+    The email package decodes RFC 2047 encoded words in header values it is given, so
+    an encoded newline would become a real one: decode until nothing changes, strip
+    control characters, and break any encoded-word opener that is left.
+    """
+    for _ in range(5):
+        try:
+            decoded = str(make_header(decode_header(text)))
+        except Exception:  # malformed encoded words: keep the text as it is
+            break
+        if decoded == text:
+            break
+        text = decoded
+    return one_line(text, limit=limit).replace("=?", "= ?")
 
 
 def reply_subject(original: str, language: str) -> str:
-    clean = one_line(original, limit=200)
+    clean = header_safe(original, limit=200)
     clean = re.sub(r"^(?:\s*(?:re|aw|antw|wg|fw|fwd)\s*:\s*)+", "", clean, flags=re.I)
     if not clean:
         clean = "Ihre Anmeldung" if language == "de" else "Your registration"
     return f"Re: {clean}"
+
+
+def _check_headers(data: bytes, expected: set[str]) -> None:
+    """Belt and braces: the serialised mail carries exactly the headers we set."""
+    head = data.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace")
+    names = {
+        line.split(":", 1)[0]
+        for line in re.split(r"\r\n|\n|\r", head)
+        if line[:1] not in (" ", "\t")
+    }
+    if names != expected or "\n" in head.replace("\r\n", ""):
+        raise TemplateError("reply headers would not be the ones we set; not sent")
 
 
 def event_facts(event: EventSettings, language: str) -> dict[str, str]:

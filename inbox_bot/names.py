@@ -15,7 +15,11 @@ _SPACE = re.compile(r"\s+")
 
 
 def clean_address(address: str) -> str:
-    """addr-spec with the domain lowercased (the local part is the owner's business)."""
+    """addr-spec with the domain lowercased.
+
+    The local part keeps its spelling for replies; comparisons (same_address) ignore
+    its case, as practically every mail system does.
+    """
     address = address.strip().strip("<>").strip()
     local, at, domain = address.rpartition("@")
     if not at:
@@ -38,7 +42,8 @@ def strip_titles(name: str) -> str:
 def canonical_name(display: str) -> str:
     """'Müller, Jürgen, Dr. (Stadt Unna)' -> 'Jürgen Müller'."""
     name = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", display)  # organisation in brackets
-    name = name.replace('"', " ").replace("'", " ")
+    # Outlook quotes names ("'Kersting, Simone'"); an apostrophe inside (O'Brien) stays.
+    name = name.replace('"', " ").strip().strip("'")
     if "@" in name:
         return ""
     parts = [strip_titles(p) for p in name.split(",")]

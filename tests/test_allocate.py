@@ -119,8 +119,8 @@ def run(state: AllocationState, *requests: Request) -> tuple[AllocationState, li
     return state, decisions
 
 
-def self_registration(uid: int, name: str, email: str, **kw: datetime) -> Request:
-    return request(registration(person(name, email)), uid=uid, sender=email, **kw)
+def self_registration(uid: int, name: str, email: str, arrival: datetime | None = None) -> Request:
+    return request(registration(person(name, email)), uid=uid, sender=email, arrival=arrival)
 
 
 def by_email(state: AllocationState) -> dict[str | None, Attendee]:
@@ -148,27 +148,45 @@ def assert_untouched(decision: Decision) -> None:
     ("arrival", "outcome", "reply", "status", "seat"),
     [
         pytest.param(
-            DEADLINE, Outcome.CONFIRMED, ReplyKind.ACCEPTANCE, Status.CONFIRMED, 1,
+            DEADLINE,
+            Outcome.CONFIRMED,
+            ReplyKind.ACCEPTANCE,
+            Status.CONFIRMED,
+            1,
             id="exactly-at-deadline-on-time",
         ),
         pytest.param(
-            DEADLINE + SECOND, Outcome.LATE, ReplyKind.LATE, Status.LATE, None,
+            DEADLINE + SECOND,
+            Outcome.LATE,
+            ReplyKind.LATE,
+            Status.LATE,
+            None,
             id="one-second-after-deadline-late",
         ),
         pytest.param(
-            DEADLINE - SECOND, Outcome.CONFIRMED, ReplyKind.ACCEPTANCE, Status.CONFIRMED, 1,
+            DEADLINE - SECOND,
+            Outcome.CONFIRMED,
+            ReplyKind.ACCEPTANCE,
+            Status.CONFIRMED,
+            1,
             id="one-second-before-deadline-on-time",
         ),
         pytest.param(
             # 23:58 Berlin on the last day, as the server's INTERNALDATE (UTC) reports it.
             datetime(2025, 3, 14, 22, 58, tzinfo=UTC),
-            Outcome.CONFIRMED, ReplyKind.ACCEPTANCE, Status.CONFIRMED, 1,
+            Outcome.CONFIRMED,
+            ReplyKind.ACCEPTANCE,
+            Status.CONFIRMED,
+            1,
             id="23:58-local-on-last-day-given-in-utc-on-time",
         ),
         pytest.param(
             # 00:00 Berlin the next day: 23:00 UTC still reads "14 March" in UTC, but is late.
             datetime(2025, 3, 14, 23, 0, tzinfo=UTC),
-            Outcome.LATE, ReplyKind.LATE, Status.LATE, None,
+            Outcome.LATE,
+            ReplyKind.LATE,
+            Status.LATE,
+            None,
             id="midnight-local-is-late-although-utc-date-is-last-day",
         ),
     ],
@@ -270,7 +288,9 @@ def test_group_mail_counts_persons_not_mails() -> None:
     state, (decision,) = run(
         empty(2),
         request(
-            registration(person("Anna Schmidt", ANNA), person("Lukas Brenner"), person("Ole Hansen")),
+            registration(
+                person("Anna Schmidt", ANNA), person("Lukas Brenner"), person("Ole Hansen")
+            ),
             uid=1,
             sender=ANNA,
         ),
@@ -541,7 +561,10 @@ def test_cancelling_one_named_member_of_a_group_leaves_the_sender_registered() -
         pytest.param(
             # From: is someone else's; only the Reply-To: header (free text the sender
             # chooses) names Anna. The mail is not from the registering address.
-            MALLORY, ANNA, (person("Anna Schmidt"),), id="foreign-from-with-reply-to-of-registrant",
+            MALLORY,
+            ANNA,
+            (person("Anna Schmidt"),),
+            id="foreign-from-with-reply-to-of-registrant",
         ),
     ],
 )
@@ -670,9 +693,7 @@ def test_thanks_and_unknown_mail_go_to_review_without_reply(kind: Kind) -> None:
             registration(person("Ole Hansen", "ole@hansen.dk"), review_reasons=("zwei Namen?",)),
             id="registration",
         ),
-        pytest.param(
-            Intent(kind=Kind.CANCELLATION, review_reasons=("unklar",)), id="cancellation"
-        ),
+        pytest.param(Intent(kind=Kind.CANCELLATION, review_reasons=("unklar",)), id="cancellation"),
     ],
 )
 def test_intent_with_review_reasons_goes_to_review_and_changes_nothing(intent: Intent) -> None:

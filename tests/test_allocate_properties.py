@@ -9,6 +9,7 @@ small list-based reference model written here, independently of allocate.py.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -275,9 +276,9 @@ def check_cancellation_promotes_head(
     assert all(a.status is Status.CONFIRMED for a in promoted)
 
 
-def fold(scenario: Scenario, state: AllocationState, batch: tuple[Mail, ...]) -> tuple[
-    AllocationState, list[Decision]
-]:
+def fold(
+    scenario: Scenario, state: AllocationState, batch: tuple[Mail, ...]
+) -> tuple[AllocationState, list[Decision]]:
     decisions = []
     for mail in batch:
         decision = decide(state, mail.request())
@@ -331,7 +332,7 @@ def test_result_does_not_depend_on_how_mails_are_split_into_polls(
     bounds = sorted({0, len(scenario.mails), *(c for c in cuts if c <= len(scenario.mails))})
     state = scenario.state()
     decisions: list[Decision] = []
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
+    for lo, hi in itertools.pairwise(bounds):
         state, batch_decisions = fold(scenario, reload(state), scenario.mails[lo:hi])
         decisions += batch_decisions
 
@@ -358,9 +359,7 @@ def test_cancelling_a_confirmed_person_promotes_exactly_the_waitlist_head(
         event_start=T0 + timedelta(days=2),
     )
     for n, i in enumerate(registrants):
-        mail = Mail(
-            uid=n + 1, minute=n, sender=i, cancel=False, persons=((i, ""),), shout=False
-        )
+        mail = Mail(uid=n + 1, minute=n, sender=i, cancel=False, persons=((i, ""),), shout=False)
         state = apply(state, decide(state, mail.request()))
     assert [who(a) for a in state.confirmed()] == registrants[:capacity]
     head = state.waitlist()[0]

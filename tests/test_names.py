@@ -90,3 +90,8 @@ def test_same_address(a: str | None, b: str | None, expected: bool) -> None:
 )
 def test_clean_address(raw: str, expected: str) -> None:
     assert clean_address(raw) == expected
+
+
+def test_apostrophes_inside_names_are_kept_and_outlook_quotes_dropped() -> None:
+    assert canonical_name("O'Brien, Sean") == "Sean O'Brien"
+    assert canonical_name("'Kersting, Simone'") == "Simone Kersting"

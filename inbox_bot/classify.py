@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from inbox_bot import rules
+from inbox_bot.bodytext import split_history
 from inbox_bot.model import Address, Intent, Kind, ParsedMail, Person
-from inbox_bot.names import canonical_name, clean_address, domain_of, name_tokens
+from inbox_bot.names import canonical_name, clean_address, domain_of, name_tokens, same_address
 from inbox_bot.organizations import Directory
 
 
@@ -32,6 +33,7 @@ class _Body:
     text: str  # what the sender wrote now, without signature
     signature: tuple[str, ...]  # lines after the closing formula
     forwarded: bool
+    from_history: bool = False  # the intent was found only in the forwarded part
 
 
 def classify(mail: ParsedMail, ctx: Context) -> Intent:
@@ -59,12 +61,12 @@ def _intent(mail: ParsedMail, body: _Body, ctx: Context, language: str) -> Inten
         not replying and _subject_registers(mail.subject)
     )
     internal = domain_of(mail.sender.email if mail.sender else "") in ctx.internal_domains
+    if wants_cancel and rules.SUBSTITUTE.search(text):
+        return _unsure(Kind.OTHER, language, "Abmeldung mit Ersatzperson: bitte von Hand umbuchen.")
     if wants_cancel:
         reasons = []
         if question:
             reasons.append("Abmeldung mit einer Frage: bitte persönlich beantworten.")
-        if rules.SUBSTITUTE.search(text):
-            reasons.append("Abmeldung mit Ersatzperson: bitte von Hand umbuchen.")
         return Intent(
             kind=Kind.CANCELLATION,
             persons=_cancelled_persons(mail, body, ctx),
@@ -181,6 +183,7 @@ def _body(mail: ParsedMail) -> _Body:
     if forwarded and not _has_intent(text):
         # "siehe unten": the registration is in the forwarded mail
         text, signature = split_signature(mail.full_text)
+        return _Body(text=text, signature=signature, forwarded=True, from_history=True)
     return _Body(text=text, signature=signature, forwarded=forwarded)
 
 
@@ -206,7 +209,10 @@ def _lines(text: str) -> tuple[str, ...]:
 
 
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n", text) if s.strip()]
+    # Lines are wrapped by mail programs (format=flowed, 72 columns): a paragraph is one text.
+    paragraphs = re.split(r"\n\s*\n", text)
+    flat = [re.sub(r"\s*\n\s*", " ", p) for p in paragraphs]
+    return [s.strip() for p in flat for s in re.split(r"(?<=[.!?])\s+", p) if s.strip()]
 
 
 def _is_question(sentence: str) -> bool:
@@ -245,10 +251,15 @@ def _registration(
 ) -> Intent:
     persons = registrants(mail, body, ctx)
     reasons = []
+    count = stated_count(f"{mail.subject}\n{body.text}")
     if not persons:
         reasons.append("Anmeldung erkannt, aber kein Name einer Person.")
     elif any(not p.name for p in persons):
         reasons.append("Anmeldung ohne Namen: bitte prüfen, wer kommt.")
+    elif count is not None and count != len(persons):
+        reasons.append(
+            f"Die Mail nennt {count} Personen, erkannt wurden {len(persons)}: bitte prüfen."
+        )
     return Intent(
         kind=Kind.REGISTRATION,
         persons=persons,
@@ -262,26 +273,112 @@ def registrants(mail: ParsedMail, body: _Body, ctx: Context) -> tuple[Person, ..
     """Everyone the mail registers, the sender first when the sender attends."""
     assert mail.sender is not None
     sender_org = _organization(mail.sender, body, ctx)
+    author = _forwarded_author(mail, body)
+    if author is not None:
+        # A forwarded registration: its original author is the registrant.
+        name = canonical_name(author.name) or _signature_name(body.signature)
+        org = _org_for(author.email, ctx) or _organization(author, body, ctx)
+        return (Person(name=name, email=author.email, organization=org),)
     if mail.reply_to and clean_address(mail.reply_to.email) != clean_address(mail.sender.email):
         # On behalf: an assistant set Reply-To to the person who attends.
         principal = _principal(mail.reply_to, body)
         org = _organization(mail.reply_to, body, ctx) or sender_org
         return (Person(name=principal, email=mail.reply_to.email, organization=org),)
-    others = _named_persons(body.text, exclude=_sender_name(mail.sender, body))
-    people = [
-        Person(name=n, email=e, organization=_org_for(e, ctx) or sender_org) for n, e in others
-    ]
     sender_name = _sender_name(mail.sender, body)
-    is_mailbox = _is_mailbox(mail.sender.name) or not sender_name
-    if is_mailbox and not people:
+    found = _listed_persons(body.text, ctx) + _named_persons(body.text, exclude=sender_name)
+    people = [
+        Person(name=n, email=e, organization=org or _org_for(e, ctx) or sender_org)
+        for n, e, org in found
+        if not (sender_name and name_tokens(n) == name_tokens(sender_name))
+    ]
+    speaks_for_self = bool(rules.FIRST_PERSON.search(_flat(body.text)))
+    if not people and not speaks_for_self:
+        # "An der Veranstaltung wird Herr Marco Lindner teilnehmen."
         people = [
-            Person(name=n, email=None, organization=sender_org)
-            for n in _addressed_persons(body.text)
+            Person(name=n, email=e, organization=_org_for(e, ctx) or sender_org)
+            for n, e in _addressed_attendees(body.text, exclude=sender_name)
         ]
-    sender_attends = not is_mailbox and (not people or rules.FIRST_PERSON.search(body.text))
-    if sender_attends:
+    is_mailbox = _is_mailbox(mail.sender.name) or not sender_name
+    if not is_mailbox and (speaks_for_self or not people):
         people.insert(0, Person(name=sender_name, email=mail.sender.email, organization=sender_org))
     return tuple(_unique(people))
+
+
+def _flat(text: str) -> str:
+    """One line, and no sentence end in dates ("am 5. Dezember", "05.12.2018")."""
+    return re.sub(r"(\d)\.", r"\1", re.sub(r"\s*\n\s*", " ", text))
+
+
+def stated_count(text: str) -> int | None:
+    """A number of persons the mail states ("zu dritt", "2 Personen"), if any."""
+    match = rules.PERSON_COUNT.search(text)
+    if not match:
+        return None
+    word = (match.group(1) or match.group(2)).lower()
+    return int(word) if word.isdigit() else rules.NUMBER_WORDS.get(word)
+
+
+def _forwarded_author(mail: ParsedMail, body: _Body) -> Address | None:
+    """The author of a forwarded registration, when the forwarder only passes it on."""
+    if not body.from_history or mail.sender is None:
+        return None
+    history = split_history(mail.full_text).history
+    match = rules.FORWARDED_FROM.search(history)
+    if not match:
+        return None
+    email = clean_address(match.group("email"))
+    if same_address(email, mail.sender.email) or email.lower() in _OWN_HINTS:
+        return None
+    return Address(name=match.group("name").strip(), email=email)
+
+
+_OWN_HINTS = frozenset({"smartcity@dortmund.de"})
+
+
+def _listed_persons(text: str, ctx: Context) -> list[tuple[str, str | None, str | None]]:
+    """Persons in a list or table: one per line, with address and organisation if given."""
+    found = []
+    for line in text.splitlines():
+        bullet = bool(rules.LIST_BULLET.match(line))
+        email = rules.EMAIL_IN_TEXT.search(line)
+        if not (bullet or email) or len(line.split()) > 14:
+            continue
+        cells = [
+            c.strip(" ,:") for c in rules.LIST_CELL_SPLIT.split(rules.LIST_BULLET.sub("", line))
+        ]
+        cells = [c for c in cells if c]
+        name = _name_cell(cells)
+        if not name:
+            continue
+        org = next(
+            (c for c in cells if rules.ORGANIZATION_LINE.fullmatch(c) and "@" not in c), None
+        )
+        found.append((name, clean_address(email.group(0)) if email else None, org))
+    return found
+
+
+def _name_cell(cells: list[str]) -> str:
+    for cell in cells:
+        for candidate in (cell, *cell.split(", ")[:1]):
+            name = canonical_name(rules.SIGNATURE_PREFIX.sub("", candidate))
+            if re.fullmatch(rules.PERSON_NAME, name) and not _is_mailbox(name):
+                return name
+    return ""
+
+
+def _addressed_attendees(text: str, exclude: str) -> list[tuple[str, str | None]]:
+    """'Herr/Frau X' named in a sentence about taking part."""
+    found = []
+    for sentence in _sentences(text):
+        if not rules.REGISTRATION.search(sentence):
+            continue
+        for match in rules.ADDRESSED_PERSON.finditer(sentence):
+            name = canonical_name(match.group(1))
+            if not name or (exclude and name_tokens(name) <= name_tokens(exclude)):
+                continue
+            email = rules.EMAIL_IN_TEXT.search(sentence[match.end() : match.end() + 80])
+            found.append((name, clean_address(email.group(0)) if email else None))
+    return found
 
 
 def _principal(reply_to: Address, body: _Body) -> str:
@@ -313,15 +410,15 @@ def _is_mailbox(display_name: str) -> bool:
     return bool(rules.MAILBOX_NAME.search(display_name)) and "," not in display_name
 
 
-def _named_persons(text: str, exclude: str) -> list[tuple[str, str | None]]:
-    found: list[tuple[str, str | None]] = []
+def _named_persons(text: str, exclude: str) -> list[tuple[str, str | None, str | None]]:
+    found: list[tuple[str, str | None, str | None]] = []
     for pattern in (rules.COLLEAGUE, rules.ACCOMPANYING):
         for match in pattern.finditer(text):
             name = canonical_name(match.group(1))
             if not name or (exclude and name_tokens(name) <= name_tokens(exclude)):
                 continue
             email = rules.EMAIL_IN_TEXT.search(text[match.end() : match.end() + 80])
-            found.append((name, clean_address(email.group(0)) if email else None))
+            found.append((name, clean_address(email.group(0)) if email else None, None))
     found.sort(key=lambda item: text.find(item[0].split()[-1]))
     return found
 
@@ -334,7 +431,7 @@ def _cancelled_persons(mail: ParsedMail, body: _Body, ctx: Context) -> tuple[Per
     """Persons a cancellation names; when it names nobody else, the sender."""
     assert mail.sender is not None
     own = _sender_name(mail.sender, body)
-    named = [n for n, _ in _named_persons(body.text, exclude=own)]
+    named = [n for n, _, _ in _named_persons(body.text, exclude=own)]
     named += [
         n for n in _addressed_persons(body.text) if not (own and name_tokens(n) <= name_tokens(own))
     ]

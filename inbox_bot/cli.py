@@ -251,6 +251,44 @@ def demo(workdir: Path | None) -> None:
     run_demo(workdir)
 
 
+@cli.command()
+@click.argument(
+    "folders",
+    nargs=-1,
+    required=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Take our own addresses and rules from this config (default: the Dortmund event's).",
+)
+def score(folders: tuple[Path, ...], config_path: Path | None) -> None:
+    """Accuracy of parse + classify on labelled folders (.eml files + labels.json)."""
+    from inbox_bot.score import report, score_folder, summary
+
+    if config_path:
+        ctx = classify_context(settings_from(config_path))
+    else:
+        ctx = Context(
+            own_addresses=frozenset({"smartcity@dortmund.de"}),
+            message_id_domain="smartcity.dortmund.de",
+            internal_domains=frozenset({"stadtdo.de", "dortmund.de"}),
+            directory=load_directory(),
+        )
+    scores = []
+    for folder in folders:
+        if not (folder / "labels.json").is_file():
+            raise click.UsageError(f"{folder} has no labels.json")
+        scores.append(score_folder(folder, ctx))
+        click.echo(report(scores[-1], str(folder)))
+        click.echo()
+    if len(scores) > 1:
+        click.echo(report(summary(scores), "all folders").split("\n\nMisses:")[0])
+
+
 def print_report(report: CycleReport, settings: Settings, *, dry_run: bool) -> None:
     rows: list[list[Any]] = []
     for h in report.handled:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from email.header import decode_header, make_header
+from email.header import Header, decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses
 
@@ -76,10 +76,28 @@ def _headers(message: Message) -> dict[str, tuple[str, ...]]:
 
 def _decode(value: object) -> str:
     try:
-        text = str(make_header(decode_header(str(value))))
+        if isinstance(value, Header):
+            # Raw 8-bit bytes in a header (not RFC 2047): mostly UTF-8, else Windows-1252.
+            text = "".join(_text(chunk, charset) for chunk, charset in decode_header(value))
+        else:
+            text = str(make_header(decode_header(str(value))))
     except Exception:  # malformed encoded words: keep what is readable
         text = str(value)
     return text[:MAX_HEADER_VALUE]
+
+
+def _text(chunk: bytes | str, charset: str | None) -> str:
+    if isinstance(chunk, str):
+        return chunk
+    if charset and charset != "unknown-8bit":
+        try:
+            return chunk.decode(charset, "replace")
+        except LookupError:
+            pass  # an unknown charset name: guess like for raw bytes
+    try:
+        return chunk.decode("utf-8")
+    except UnicodeDecodeError:
+        return chunk.decode("cp1252", "replace")
 
 
 def _first_address(

@@ -142,12 +142,53 @@ ACCOMPANYING = re.compile(
     rf"\b(?:sowie|und|mit|plus|and|together with)\s+(?:(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+)"
     rf"{_TITLES}({PERSON_NAME})"
 )
-# The sender speaks of taking part personally.
+# The sender speaks of taking part personally ("melde mich an", "ich nehme teil", "register me").
 FIRST_PERSON = re.compile(
-    r"\bmich\b|\buns\b|\bwir\b|\bich\s+(?:möchte|würde|werde|nehme|komme|bin)\b|"
-    r"für uns komme ich|\bme\b|\bus\b|\bI\s+(?:would|will|am|'d|'ll)\b",
+    r"\b(?:mich|uns)\b[^.?!\n]{0,80}?\b(?:an|anmelden|anzumelden|auf|vor|ein|teil|vormerken|"
+    r"eintragen|registrieren|berücksichtigen)\b"
+    r"|\b(?:ich|wir)\b[^.?!\n]{0,80}?\b(?:teilnehmen|teil|dabei|kommen|komme)\b"
+    r"|\b(?:komme|kommen|nehme|nehmen)\s+(?:ich|wir)\b|\bund ich\b|\bsowie mich\b|\bich und\b"
+    r"|\bregister\s+(?:me|us|myself)\b|\bsign\s+(?:me|us)\s+up\b|\band I\b|\bmyself\b"
+    r"|\bI\b[^.?!\n]{0,60}?\b(?:attend|join|come|participate|take part)\b",
     re.I,
 )
+# A stated number of persons: checked against the names found.
+PERSON_COUNT = re.compile(
+    r"\bzu\s+(zweit|dritt|viert|fünft|sechst)\b"
+    r"|\b(\d{1,2}|zwei|drei|vier|fünf|sechs|sieben|acht|two|three|four|five|six)\s+"
+    r"(?:personen|teilnehmende|teilnehmer(?:innen)?|kolleg(?:en|innen)|mitarbeiter(?:innen)?|"
+    r"people|persons|participants|colleagues)\b",
+    re.I,
+)
+NUMBER_WORDS = {
+    "zweit": 2,
+    "dritt": 3,
+    "viert": 4,
+    "fünft": 5,
+    "sechst": 6,
+    "zwei": 2,
+    "drei": 3,
+    "vier": 4,
+    "fünf": 5,
+    "sechs": 6,
+    "sieben": 7,
+    "acht": 8,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+}
+# A line of a list or table of persons: "- Tim Albers, t.albers@unna.de", "1. Anna Roth".
+LIST_BULLET = re.compile(r"^\s*(?:[-*•·–]|\d{1,2}[.)])\s+")
+LIST_CELL_SPLIT = re.compile(r"\s{2,}|\t|\s*[;|]\s*|\s+[-–]\s+|\s*\(|\)\s*")
+# The header line of a forwarded mail that names its author.
+FORWARDED_FROM = re.compile(
+    r"^\s*(?:Von|From)\s*:\s*\"?(?P<name>[^<\[\n\"]*?)\"?\s*[<\[](?:mailto:)?"
+    r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)[>\]]",
+    re.I | re.M,
+)
+
 # A person sent in someone else's place: too easy to get wrong automatically.
 SUBSTITUTE = re.compile(
     r"an meiner stelle|an seiner stelle|an ihrer stelle|stattdessen|statt\s+(?:mir|ihm|ihr)|"

@@ -52,16 +52,22 @@ def classify(mail: ParsedMail, ctx: Context) -> Intent:
 
 def _intent(mail: ParsedMail, body: _Body, ctx: Context, language: str) -> Intent:
     text = body.text
-    wants_cancel = bool(rules.CANCELLATION.search(text))
+    sentences = _sentences(text)
+    # "Ich selbst kann leider nicht teilnehmen" beside colleagues' names cancels nothing.
+    wants_cancel = any(
+        rules.CANCELLATION.search(s) and not rules.SELF_EXCLUSION.search(s) for s in sentences
+    )
     question = has_question(text)
-    # "Können auch Kammern teilnehmen?" asks about taking part; it registers nobody.
-    statements = _without_questions(text)
+    # "Können auch Kammern teilnehmen?" and "bevor ich mich anmelde" register nobody.
+    statements = "\n".join(
+        s for s in sentences if not _is_question(s) and not rules.TENTATIVE.search(s)
+    )
     replying = _replies_to_us(mail, ctx)
     wants_seat = bool(rules.REGISTRATION.search(statements)) or (
         not replying and _subject_registers(mail.subject)
     )
     internal = domain_of(mail.sender.email if mail.sender else "") in ctx.internal_domains
-    if wants_cancel and rules.SUBSTITUTE.search(text):
+    if rules.SUBSTITUTE.search(text):
         return _unsure(Kind.OTHER, language, "Abmeldung mit Ersatzperson: bitte von Hand umbuchen.")
     if wants_cancel:
         reasons = []
@@ -210,7 +216,8 @@ def _lines(text: str) -> tuple[str, ...]:
 
 def _sentences(text: str) -> list[str]:
     # Lines are wrapped by mail programs (format=flowed, 72 columns): a paragraph is one text.
-    paragraphs = re.split(r"\n\s*\n", text)
+    # The dots of "z. B.", "Dr." and "5.12." end no sentence.
+    paragraphs = re.split(r"\n\s*\n", rules.ABBREVIATION_DOT.sub(r"\1", text))
     flat = [re.sub(r"\s*\n\s*", " ", p) for p in paragraphs]
     return [s.strip() for p in flat for s in re.split(r"(?<=[.!?])\s+", p) if s.strip()]
 
@@ -291,7 +298,7 @@ def registrants(mail: ParsedMail, body: _Body, ctx: Context) -> tuple[Person, ..
         for n, e, org in found
         if not (sender_name and name_tokens(n) == name_tokens(sender_name))
     ]
-    speaks_for_self = bool(rules.FIRST_PERSON.search(_flat(body.text)))
+    speaks_for_self = _speaks_for_self(body.text)
     if not people and not speaks_for_self:
         # "An der Veranstaltung wird Herr Marco Lindner teilnehmen."
         people = [
@@ -302,6 +309,16 @@ def registrants(mail: ParsedMail, body: _Body, ctx: Context) -> tuple[Person, ..
     if not is_mailbox and (speaks_for_self or not people):
         people.insert(0, Person(name=sender_name, email=mail.sender.email, organization=sender_org))
     return tuple(_unique(people))
+
+
+def _speaks_for_self(text: str) -> bool:
+    """The sender takes part: "melde mich an", but not "ich kann nicht teilnehmen"."""
+    return any(
+        not rules.NEGATION.search(match.group(0))
+        for sentence in _sentences(text)
+        if not rules.TENTATIVE.search(sentence)
+        for match in rules.FIRST_PERSON.finditer(sentence)
+    )
 
 
 def _flat(text: str) -> str:
@@ -320,11 +337,13 @@ def stated_count(text: str) -> int | None:
 
 def _forwarded_author(mail: ParsedMail, body: _Body) -> Address | None:
     """The author of a forwarded registration, when the forwarder only passes it on."""
-    if not body.from_history or mail.sender is None:
+    if not body.forwarded or mail.sender is None:
         return None
     history = split_history(mail.full_text).history
     match = rules.FORWARDED_FROM.search(history)
-    if not match:
+    if not match or not rules.REGISTRATION.search(history[match.end() :]):
+        return None
+    if not body.from_history and _speaks_for_self(split_signature(mail.text)[0]):
         return None
     email = clean_address(match.group("email"))
     if same_address(email, mail.sender.email) or email.lower() in _OWN_HINTS:
@@ -431,9 +450,13 @@ def _cancelled_persons(mail: ParsedMail, body: _Body, ctx: Context) -> tuple[Per
     """Persons a cancellation names; when it names nobody else, the sender."""
     assert mail.sender is not None
     own = _sender_name(mail.sender, body)
-    named = [n for n, _, _ in _named_persons(body.text, exclude=own)]
+    # Only persons in the sentences that cancel: "Herr Albers und ich bleiben angemeldet."
+    cancelling = "\n".join(s for s in _sentences(body.text) if rules.CANCELLATION.search(s))
+    named = [n for n, _, _ in _named_persons(cancelling, exclude=own)]
     named += [
-        n for n in _addressed_persons(body.text) if not (own and name_tokens(n) <= name_tokens(own))
+        n
+        for n in _addressed_persons(cancelling)
+        if not (own and name_tokens(n) <= name_tokens(own))
     ]
     org = _organization(mail.sender, body, ctx)
     if named:
@@ -471,13 +494,18 @@ def _text_org(text: str) -> str | None:
 
 
 def _unique(people: list[Person]) -> list[Person]:
+    """One entry per person; "Rehberg" after "Thomas Rehberg" is the same person."""
     seen: list[Person] = []
     for person in people:
+        tokens = name_tokens(person.name)
         duplicate = any(
             (person.email and p.email and person.email.lower() == p.email.lower())
-            or (name_tokens(person.name) and name_tokens(person.name) == name_tokens(p.name))
+            or (tokens and (tokens <= name_tokens(p.name)))
             for p in seen
         )
-        if not duplicate:
-            seen.append(person)
+        if duplicate:
+            continue
+        # A fuller spelling replaces a surname seen before.
+        seen = [p for p in seen if not (name_tokens(p.name) and name_tokens(p.name) < tokens)]
+        seen.append(person)
     return seen

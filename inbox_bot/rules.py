@@ -49,14 +49,14 @@ CANCELLATION = re.compile(
     r"absage|sage\b.{0,60}\bab\b|abmelden|abmeldung|melde\b.{0,60}\bab\b|storn|"
     r"zurückziehen|zurückzuziehen|zurücknehmen|streichen|austragen|"
     r"nicht\s+(?:mehr\s+)?(?:teilnehmen|dabei sein|kommen)|nicht\s+dabei\s+sein|"
-    r"nicht\s+teilnehmen|verhindert|"
+    r"nicht\s+teilnehmen|verhindert|kann\s+(?:am\s+\S+\s+(?:\S+\s+)?)?leider\s+nicht\b|"
     r"\bcancel|withdraw|can(?:no|')t\s+(?:attend|make it|come)|unable to attend|"
     r"no longer (?:attend|able)|not be able to (?:attend|come)",
     re.I | re.S,
 )
 REGISTRATION = re.compile(
-    r"anmeld|melde\b.{0,80}\ban\b|anzumelden|teilnehmen|teilnahme|nehme\b.{0,80}\bteil\b|"
-    r"nimmt\b.{0,80}\bteil\b|nehmen\b.{0,80}\bteil\b|dabei\s+sein|vormerken|merken\s+sie|"
+    r"anmeld|meld(?:e|en|et)\b.{0,160}?\ban\b|anzumelden|teilnehmen|teilnahme|nehme\b.{0,160}?\bteil\b|"
+    r"nimmt\b.{0,160}?\bteil\b|nehmen\b.{0,160}?\bteil\b|dabei\s+sein|vormerken|merken\s+sie|"
     r"eintragen|tragen\s+sie\b.{0,60}\bein\b|teilnehmerliste\s+auf|"
     r"\bregist|sign (?:me|us) up|\battend|participate|join the",
     re.I | re.S,
@@ -83,9 +83,14 @@ _NAME_WORD = r"[A-ZÄÖÜ][a-zäöüßéèáàç]+(?:-[A-ZÄÖÜ][a-zäöüßé�
 _PARTICLE = r"(?:von|van|de|zu|vom|von der|van der|ten|ter)"
 _TITLES = r"(?:(?:Prof\.|Dr\.(?:[- ]?(?:Ing|med|rer\.\s?nat|phil|jur)\.)?|Dipl\.-\w+\.)\s*)*"
 PERSON_NAME = rf"{_NAME_WORD}(?:\s+{_PARTICLE})?(?:\s+{_NAME_WORD}){{1,2}}"
+_FUNCTION = (
+    r"(?:(?:Ober)?[Bb]ürgermeister(?:in)?|Stadtbaurat|Stadtbaurätin|Landrat|Landrätin|"
+    r"Beigeordnete[rn]?|Stadtdirektor(?:in)?|Kämmerer(?:in)?|Dezernent(?:in)?|"
+    r"Amtsleiter(?:in)?|Präsident(?:in)?|Direktor(?:in)?)"
+)
 # "Herr Marco Lindner", "Frau Dr. Anna Schulz", "Herrn Brenner"
 ADDRESSED_PERSON = re.compile(
-    rf"\b(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+{_TITLES}({_NAME_WORD}(?:\s+{_PARTICLE})?(?:\s+{_NAME_WORD})?)"
+    rf"\b(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+{_TITLES}(?:{_FUNCTION}\s*)?({_NAME_WORD}(?:\s+{_PARTICLE})?(?:\s+{_NAME_WORD})?)"
 )
 # "mein Kollege Lukas Brenner", "meine Kollegin Frau Dr. Anna Schulz", "my colleague Jane Doe"
 COLLEAGUE = re.compile(
@@ -129,7 +134,8 @@ ORGANIZATION_LINE = re.compile(
     r"^(?:Stadt|Gemeinde|Kreis|Hansestadt|Landkreis|Hochschule|Universität|Fachhochschule|"
     r"Technische Universität|Bezirksregierung|Landschaftsverband|Regionalverband|"
     r"Industrie- und Handelskammer|Handwerkskammer|Städte- und Gemeindebund|Städtetag)\b.*"
-    r"|.*(?:-Kreis|er Kreis|kreis)$|.*\b(?:GmbH|AG|e\.\s?V\.|mbH)\b.*",
+    r"|.*(?:-Kreis|er Kreis|kreis)$|.*\b(?:GmbH|AG|e\.\s?V\.|mbH)\b.*"
+    r"|\S*(?:genossenschaft|verband|kammer|agentur|stadtwerke|werke|betriebe)$",
 )
 # "ich arbeite bei der Stadt Fröndenberg/Ruhr", "für die Stadt Unna"
 ORGANIZATION_IN_TEXT = re.compile(
@@ -144,9 +150,10 @@ ACCOMPANYING = re.compile(
 )
 # The sender speaks of taking part personally ("melde mich an", "ich nehme teil", "register me").
 FIRST_PERSON = re.compile(
-    r"\b(?:mich|uns)\b[^.?!\n]{0,80}?\b(?:an|anmelden|anzumelden|auf|vor|ein|teil|vormerken|"
-    r"eintragen|registrieren|berücksichtigen)\b"
-    r"|\b(?:ich|wir)\b[^.?!\n]{0,80}?\b(?:teilnehmen|teil|dabei|kommen|komme)\b"
+    r"\b(?:mich|uns)\b[^.?!\n]{0,160}?(?:\b(?:an|auf|vor|ein|teil)\b(?=\s*(?:[.,;:!]|$|und\b|sowie\b))"
+    r"|\b(?:anmelden|anzumelden|vormerken|eintragen|registrieren|berücksichtigen)\b)"
+    r"|\bmich\s+(?:sowie|und)\b"
+    r"|\b(?:ich|wir)\b[^.?!\n]{0,120}?\b(?:teilnehmen|teil|dabei|kommen|komme)\b"
     r"|\b(?:komme|kommen|nehme|nehmen)\s+(?:ich|wir)\b|\bund ich\b|\bsowie mich\b|\bich und\b"
     r"|\bregister\s+(?:me|us|myself)\b|\bsign\s+(?:me|us)\s+up\b|\band I\b|\bmyself\b"
     r"|\bI\b[^.?!\n]{0,60}?\b(?:attend|join|come|participate|take part)\b",
@@ -191,9 +198,27 @@ FORWARDED_FROM = re.compile(
 
 # A person sent in someone else's place: too easy to get wrong automatically.
 SUBSTITUTE = re.compile(
-    r"an meiner stelle|an seiner stelle|an ihrer stelle|stattdessen|statt\s+(?:mir|ihm|ihr)|"
+    r"an meiner stelle|an seiner stelle|an ihrer stelle|stattdessen|statt\s+(?:mir|ihm|ihr|meiner)|"
     r"in vertretung|vertritt mich|instead of|in my place|on my behalf",
     re.I,
+)
+# Sentences in which the sender speaks of not attending personally while registering
+# others ("Ich selbst kann leider nicht teilnehmen"): not a cancellation.
+SELF_EXCLUSION = re.compile(
+    r"\bich selbst\b|\bselbst\s+(?:kann|werde|nehme)\s+ich\b|\bI myself\b", re.I
+)
+# Not yet a registration: "bevor ich mich anmelde", "ich überlege", "before I register".
+TENTATIVE = re.compile(
+    r"\bbevor\s+ich\b|\büberlege|\binteresse\b|\bfalls\s+ich\b|\bbefore\s+I\b|\bconsidering\b|"
+    r"\binterested\b|\bthinking\s+(?:of|about)\b",
+    re.I,
+)
+# Negations that turn "ich nehme teil" around.
+NEGATION = re.compile(r"\bnicht\b|\bkein|\bnot\b|n't\b|\bnever\b", re.I)
+# Abbreviations whose dot does not end a sentence.
+ABBREVIATION_DOT = re.compile(
+    r"\b(z|B|u|a|d|h|bzw|ca|Dr|Prof|Ing|Dipl|Nr|Str|St|Tel|ggf|evtl|inkl|vgl|usw|etc|i|A|V|Hr|Fr)\.(?=\s*\S)"
+    r"|(?<=\d)\.(?=\s*\d|\s+[A-ZÄÖÜa-zäöü])",
 )
 # A question sentence that only asks to be registered is not a question for staff.
 REGISTRATION_REQUEST_QUESTION = re.compile(

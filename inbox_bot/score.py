@@ -2,7 +2,9 @@
 
 DIR holds .eml files and a labels.json as in the shared corpus. Every field a person
 would check is compared: kind, number of persons, names, own addresses, organisations,
-the address a reply would go to, and whether the mail goes to staff review.
+the address a reply would go to, and whether the mail goes to staff review. Mails are
+read in arrival order with the registrations so far kept as the bot keeps them, so a
+cancellation is scored by whom the bot would actually cancel.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from inbox_bot.allocate import AllocationState, Outcome, Request, apply, decide
 from inbox_bot.classify import Context, classify
-from inbox_bot.model import Intent, Kind, ParsedMail
+from inbox_bot.model import Intent, Kind, ParsedMail, Person
 from inbox_bot.names import same_address
 from inbox_bot.parse import ParseFailure, parse_mail
 
@@ -63,18 +67,64 @@ class Reading:
     review: bool
 
 
-def read_mail(raw: bytes, ctx: Context) -> Reading:
+def read_mail(
+    raw: bytes, ctx: Context, ledger: _Ledger | None = None, arrival: datetime | None = None
+) -> Reading:
     try:
         parsed = parse_mail(raw)
     except ParseFailure:
         return Reading("other", [], [], [], None, True)
     intent = classify(parsed, ctx)
-    return reading(parsed, intent)
-
-
-def reading(parsed: ParsedMail, intent: Intent) -> Reading:
-    sender = parsed.sender.email if parsed.sender else None
     persons = intent.persons
+    if ledger is not None and arrival is not None:
+        persons = ledger.understood(parsed, intent, arrival)
+    return reading(parsed, intent, persons)
+
+
+class _Ledger:
+    """The registrations so far, as the bot keeps them: a cancellation that names only
+    "Herr Brenner" is understood as the Lukas Brenner registered earlier."""
+
+    def __init__(self) -> None:
+        far = datetime(9999, 1, 1, tzinfo=UTC)
+        self.state = AllocationState(capacity=10_000, deadline=far, event_start=far)
+        self.count = 0
+
+    def understood(
+        self, parsed: ParsedMail, intent: Intent, arrival: datetime
+    ) -> tuple[Person, ...]:
+        self.count += 1
+        sender = parsed.sender.email if parsed.sender else ""
+        contact = parsed.reply_address.email if parsed.reply_address else sender
+        request = Request(
+            message_key=f"score-{self.count}",
+            uid=self.count,
+            arrival=arrival,
+            sender=sender,
+            contact=contact,
+            intent=intent,
+        )
+        decision = decide(self.state, request)
+        self.state = apply(self.state, decision)
+        if intent.kind is not Kind.CANCELLATION or decision.outcome is not Outcome.CANCELLED:
+            return intent.persons
+        # Names as the bot resolved them; addresses only as far as this mail states them.
+        stated = {p.email.lower() for p in intent.persons if p.email}
+        return tuple(
+            Person(
+                name=p.attendee.name,
+                email=p.attendee.email if (p.attendee.email or "").lower() in stated else None,
+                organization=p.attendee.organization,
+            )
+            for p in decision.placements
+        )
+
+
+def reading(
+    parsed: ParsedMail, intent: Intent, persons: tuple[Person, ...] | None = None
+) -> Reading:
+    sender = parsed.sender.email if parsed.sender else None
+    persons = intent.persons if persons is None else persons
     review = (
         bool(intent.review_reasons)
         or intent.has_question
@@ -101,9 +151,11 @@ def reading(parsed: ParsedMail, intent: Intent) -> Reading:
 def score_folder(folder: Path, ctx: Context) -> Score:
     labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
     score = Score()
+    ledger = _Ledger()
     for label in labels:
         raw = (folder / label["file"]).read_bytes()
-        compare(score, label, read_mail(raw, ctx))
+        arrival = datetime.fromisoformat(label["arrival"])
+        compare(score, label, read_mail(raw, ctx, ledger, arrival))
     return score
 
 

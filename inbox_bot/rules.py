@@ -47,7 +47,7 @@ SUBJECT_BOUNCE = re.compile(
 
 CANCELLATION = re.compile(
     r"absage|sage\b.{0,60}\bab\b|abmelden|abmeldung|melde\b.{0,60}\bab\b|storn|"
-    r"zurückziehen|zurückzuziehen|zurücknehmen|streichen|austragen|"
+    r"zur(?:ü|ue)ckziehen|zur(?:ü|ue)ckzuziehen|zur(?:ü|ue)cknehmen|streichen|austragen|"
     r"nicht\s+(?:mehr\s+)?(?:teilnehmen|dabei sein|kommen)|nicht\s+dabei\s+sein|"
     r"nicht\s+teilnehmen|verhindert|kann\s+(?:am\s+\S+\s+(?:\S+\s+)?)?leider\s+nicht\b|"
     r"\bcancel|withdraw|can(?:no|')t\s+(?:attend|make it|come)|unable to attend|"
@@ -102,9 +102,10 @@ EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 # Closing formulas after which the signature (name first) begins.
 CLOSING = re.compile(
-    r"^\s*(mit freundlichen grüßen|mit freundlichem gruß|freundliche grüße|viele grüße|"
-    r"beste grüße|herzliche grüße|liebe grüße|schöne grüße|gruß|grüße|mfg|lg|vg|"
-    r"danke und gruß|danke und viele grüße|besten dank und viele grüße|"
+    r"^\s*(mit freundlichen (?:grüßen|gruessen|grüssen)|mit freundlichem (?:gruß|gruss)|"
+    r"(?:freundliche|viele|beste|herzliche|liebe|schöne|schoene) (?:grüße|gruesse|grüsse)|"
+    r"gruß|gruss|grüße|gruesse|grüsse|mfg|lg|vg|"
+    r"danke und (?:gruß|gruss)|danke und viele (?:grüße|gruesse)|besten dank und viele grüße|"
     r"best regards|kind regards|regards|best wishes|best|cheers|sincerely|yours)\b.*$",
     re.I | re.M,
 )

@@ -220,3 +220,51 @@ def test_status_shows_seats_waitlist_and_review(polled: dict) -> None:
     assert "Warteliste / waitlist" in out
     lines = {line.split("  ")[0].strip(): line.split()[-1] for line in out.splitlines()}
     assert lines["Warteliste / waitlist"] == "4"
+
+
+REPLY_WORDS = {
+    # label kind -> what the reply must say (German or English)
+    "registration": ("Platz", "seat", "Warteliste", "waiting list", "bereits angemeldet"),
+    "late_registration": ("Anmeldeschluss", "deadline"),
+    "question": ("nicht als Anmeldung", "not take this e-mail as a registration"),
+    "cancellation": ("abgemeldet", "cancelled"),
+}
+
+
+def test_each_reply_says_what_the_labels_expect(polled: dict, corpus_dir: Path) -> None:
+    """Kind of answer and the persons understood, checked against labels.json."""
+    by_message_id = {}
+    for label in polled["labels"]:
+        message_id = email.message_from_bytes((corpus_dir / label.file).read_bytes())["Message-ID"]
+        if message_id:
+            by_message_id[message_id.strip()] = label
+    checked = 0
+    for captured in polled["sent"]:
+        reply = captured.message
+        label = by_message_id.get(reply["In-Reply-To"]) if reply["In-Reply-To"] else None
+        if label is None:
+            continue  # promotions and the reply to the mail without Message-ID
+        body = reply.get_content()
+        assert any(word in body for word in REPLY_WORDS[label.kind]), (label.file, body)
+        for person in label.raw["registers"]:
+            assert person["name"] in body, (label.file, person["name"])
+        if label.raw["duplicate_of"]:
+            assert "bereits angemeldet" in body
+        checked += 1
+    assert checked == sum(1 for lab in polled["labels"] if lab.reply_to) - 1  # 025: no Message-ID
+
+
+def test_own_examples_get_exactly_the_replies_their_labels_call_for(
+    tmp_path: Path, mailbox: Dovecot, smtp_sink: SmtpSink
+) -> None:
+    examples = Path(__file__).parent / "mail"
+    config = write_config(tmp_path, mailbox, smtp_sink, capacity=100)
+    deliver_corpus(examples, mailbox)
+    run_cli("poll", "--config", str(config), imap=mailbox)
+    labels = corpus_labels(examples)
+    expected = Counter(lab.reply_to.lower() for lab in labels if lab.reply_to)
+    assert _replies_by_recipient(smtp_sink.messages) == expected
+    flags = {m["uid"]: m["flags"] for m in mailbox.messages()}
+    needs_person = [lab for lab in labels if lab.kind in ("thanks", "other", "bounce")]
+    flagged = [f for f in flags.values() if b"\\Flagged" in f]
+    assert len(flagged) >= len(needs_person)

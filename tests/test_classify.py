@@ -16,11 +16,17 @@ CTX = Context(
     directory=load_directory({"beispiel-gmbh.de": "Beispiel GmbH"}),
 )
 
-REGISTRATION_BODY = "Sehr geehrte Damen und Herren,\r\n\r\nhiermit melde ich mich an.\r\n\r\nMit freundlichen Gruessen\r\nAnna Schulz\r\n"
+REGISTRATION_BODY = (
+    "Sehr geehrte Damen und Herren,\r\n\r\nhiermit melde ich mich an.\r\n\r\n"
+    "Mit freundlichen Gruessen\r\nAnna Schulz\r\n"
+)
 
 
 def mail(headers: str, body: str = REGISTRATION_BODY) -> bytes:
-    base = "From: Anna Schulz <a.schulz@unna.de>\r\nTo: smartcity@dortmund.de\r\nSubject: Anmeldung\r\nMessage-ID: <m1@unna.de>\r\n"
+    base = (
+        "From: Anna Schulz <a.schulz@unna.de>\r\nTo: smartcity@dortmund.de\r\n"
+        "Subject: Anmeldung\r\nMessage-ID: <m1@unna.de>\r\n"
+    )
     return (base + headers + "\r\n" + body).encode("utf-8")
 
 
@@ -109,13 +115,16 @@ def test_encoded_outlook_name_is_decoded_and_turned_around() -> None:
 
 
 def test_html_only_windows_1252_mail_is_read() -> None:
-    html = "<html><body><p>Hiermit melde ich mich f\xfcr den Austausch an.</p><p>Gr\xfc\xdfe<br>J\xf6rg Br\xfcck</p></body></html>"
+    html = (
+        "<html><body><p>Hiermit melde ich mich f\xfcr den Austausch an.</p>"
+        "<p>Gr\xfc\xdfe<br>J\xf6rg Br\xfcck</p></body></html>"
+    )
     raw = (
-        "From: =?windows-1252?q?J=F6rg_Br=FCck?= <j.brueck@beispiel-gmbh.de>\r\n"
-        "To: smartcity@dortmund.de\r\nSubject: Anmeldung\r\nMessage-ID: <h1@x>\r\n"
-        "MIME-Version: 1.0\r\nContent-Type: text/html; charset=windows-1252\r\n"
-        "Content-Transfer-Encoding: 8bit\r\n\r\n"
-    ).encode() + html.encode("cp1252")
+        b"From: =?windows-1252?q?J=F6rg_Br=FCck?= <j.brueck@beispiel-gmbh.de>\r\n"
+        b"To: smartcity@dortmund.de\r\nSubject: Anmeldung\r\nMessage-ID: <h1@x>\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: text/html; charset=windows-1252\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+    ) + html.encode("cp1252")
     intent = classify(parse_mail(raw), CTX)
     assert intent.kind is Kind.REGISTRATION
     assert [(p.name, p.organization) for p in intent.persons] == [("Jörg Brück", "Beispiel GmbH")]
@@ -154,7 +163,8 @@ def test_registration_with_a_question_is_a_registration_flagged_for_staff() -> N
 def test_english_mail_gets_english_language() -> None:
     raw = mail(
         "",
-        "Dear team,\r\n\r\nplease register me for the event.\r\n\r\nBest regards\r\nAnna Schulz\r\n",
+        "Dear team,\r\n\r\nplease register me for the event.\r\n\r\n"
+        "Best regards\r\nAnna Schulz\r\n",
     )
     assert classify(parse_mail(raw), CTX).language == "en"
 

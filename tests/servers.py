@@ -216,7 +216,7 @@ class Dovecot:
         startup_output = self.root / "startup.out"
         # Not a pipe: the daemon inherits stderr, and reading a pipe would wait for it to exit.
         with startup_output.open("wb") as out:
-            result = subprocess.run(  # noqa: S603 - fixed binary, our own config path
+            result = subprocess.run(
                 [str(DOVECOT_BINARY), "-c", str(self.config)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -245,7 +245,7 @@ class Dovecot:
         pid = self._master_pid
         # If doveadm fails or hangs, the pid check below decides and SIGKILL is the fallback.
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-            subprocess.run(  # noqa: S603 - fixed binary, our own config path
+            subprocess.run(
                 [str(DOVEADM_BINARY), "-c", str(self.config), "stop"],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

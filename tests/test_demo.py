@@ -194,7 +194,7 @@ def test_command_line(tmp_path: Path) -> None:
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
 
-    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+    done = subprocess.run(
         [sys.executable, "-m", "inbox_bot", "demo", "--workdir", str(workdir)],
         capture_output=True,
         text=True,

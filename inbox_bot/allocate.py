@@ -47,6 +47,19 @@ class Request:
     sender: str  # From address
     contact: str  # reply address (Reply-To, else From)
     intent: Intent
+    # Addresses that registered the mails our replies went to, when this mail answers one
+    # of them: a reply to our confirmation may cancel that registration (the thread is
+    # the token).
+    thread_contacts: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """Against seat grabbing: more than this goes to staff review."""
+
+    persons_per_mail: int = 10
+    persons_per_address: int = 10
+    persons_per_domain: int = 60
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +68,7 @@ class AllocationState:
     deadline: datetime
     event_start: datetime
     attendees: Mapping[str, Attendee] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
 
     def confirmed(self) -> list[Attendee]:
         return sorted(
@@ -147,6 +161,9 @@ def _register(state: AllocationState, request: Request) -> Decision:
     persons = request.intent.persons
     if not persons:
         return _review(("Anmeldung ohne erkennbare Person.",))
+    flood = _flood(state, request)
+    if flood:
+        return _review((flood,))
     on_time = request.arrival <= state.deadline
     work = _promote_into_free_seats(state, request.arrival)
     changes = list(work.changes)
@@ -184,6 +201,29 @@ def _register(state: AllocationState, request: Request) -> Decision:
         needs_review=request.intent.has_question,
         reasons=tuple(reasons),
     )
+
+
+def _flood(state: AllocationState, request: Request) -> str | None:
+    """A registration beyond the limits waits for a person instead of taking seats."""
+    limits = state.limits
+    new = [p for p in request.intent.persons if find_holder(state, p, request.contact) is None]
+    if len(request.intent.persons) > limits.persons_per_mail:
+        return f"Mehr als {limits.persons_per_mail} Personen in einer Mail: bitte prüfen."
+    active = [a for a in state.attendees.values() if a.active]
+    from_address = sum(1 for a in active if same_address(a.contact, request.contact))
+    if new and from_address + len(new) > limits.persons_per_address:
+        return (
+            f"Mehr als {limits.persons_per_address} Personen von {request.contact}: "
+            "bitte prüfen (Schutz vor Massenanmeldung)."
+        )
+    domain = domain_of(request.contact)
+    from_domain = sum(1 for a in active if domain_of(a.contact) == domain)
+    if new and from_domain + len(new) > limits.persons_per_domain:
+        return (
+            f"Mehr als {limits.persons_per_domain} Personen von @{domain}: "
+            "bitte prüfen (Schutz vor Massenanmeldung)."
+        )
+    return None
 
 
 def _new_attendee(
@@ -277,9 +317,10 @@ def cancellation_targets(
     """Whom a cancellation withdraws. Only the registering address (or the person's own) may.
 
     The From address counts, not Reply-To: anybody can set a Reply-To to someone else's
-    address, and the cancellation would then take that person's seat.
+    address, and the cancellation would then take that person's seat. A reply to our own
+    confirmation also counts: its unguessable Message-ID is the token we issued.
     """
-    senders = {request.sender}
+    senders = {request.sender, *request.thread_contacts}
     mine = [
         a
         for a in state.attendees.values()

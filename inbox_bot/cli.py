@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -23,11 +24,12 @@ from tabulate import tabulate
 from inbox_bot.allocation_log import sync_log_file
 from inbox_bot.classify import Context
 from inbox_bot.config import Settings, load_settings
+from inbox_bot.cycle import CycleReport, Deps
 from inbox_bot.errors import AlreadyRunning, ConfigError, InboxBotError
 from inbox_bot.export import allocation, attendees_csv
 from inbox_bot.mailbox import Mailbox
 from inbox_bot.organizations import load_directory
-from inbox_bot.pipeline import CycleReport, Deps, run_once
+from inbox_bot.pipeline import run_once
 from inbox_bot.render import Renderer
 from inbox_bot.smtp import SmtpSender
 from inbox_bot.store import Store, iso, open_memory_copy, open_store
@@ -120,6 +122,21 @@ def worker_store(settings: Settings) -> Iterator[Store]:
         store.close()
 
 
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM/SIGINT: finish the mail at hand (its transaction commits), then stop."""
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
 def poll_cycle(deps: Deps, *, dry_run: bool = False) -> CycleReport:
     try:
         report = run_once(deps, dry_run=dry_run)
@@ -148,7 +165,9 @@ def poll(config_path: Path, dry_run: bool) -> None:
             print_report(report, settings, dry_run=True)
         return
     with worker_store(settings) as store:
-        report = poll_cycle(build_deps(settings, store))
+        deps = build_deps(settings, store)
+        with stop_on_signals(deps.stop):
+            report = poll_cycle(deps)
         print_report(report, settings, dry_run=False)
     if report.send_waiting:
         _fail(f"{report.send_waiting} replies could not be sent yet; they wait in the outbox", 1)
@@ -168,12 +187,12 @@ def run(config_path: Path) -> None:
         deps = build_deps(settings, store)
         deps = Deps(**{**deps.__dict__, "stop": stop})
 
-        def cycle() -> None:
+        def cycle() -> bool:
             try:
                 report = poll_cycle(deps)
             except InboxBotError as exc:
-                log.warning("poll failed, retrying at the next interval: %s", exc)
-                return
+                log.warning("poll failed: %s", exc)
+                return False
             log.info(
                 "poll done: %d mails, %d replies sent, %d waiting",
                 len(report.handled),
@@ -182,6 +201,7 @@ def run(config_path: Path) -> None:
             )
             for problem in report.problems:
                 log.warning("%s", problem)
+            return True
 
         click.echo(
             f"inbox-bot: polling {settings.imap.host} every "
@@ -212,6 +232,7 @@ def status(config_path: Path) -> None:
             ("Mails verarbeitet / mails processed", counts["messages"]),
             ("Letzter erfolgreicher Abruf / last good poll", store.get_meta("last_poll_ok") or "-"),
             ("Letzter Fehler / last error", store.get_meta("last_poll_error") or "-"),
+            ("Warnung / alert", store.get_meta("alert") or "-"),
         ]
         click.echo(tabulate(rows, tablefmt="plain"))
 

@@ -138,6 +138,21 @@ class RulesSettings(_Section):
     organizations: dict[str, str] = Field(default_factory=dict)
 
 
+class LimitSettings(_Section):
+    """Brakes against loops and seat grabbing; tripping one alerts staff, loses nothing."""
+
+    # Replies to one address within 24 hours; more wait in the outbox for staff.
+    replies_per_address_per_day: int = Field(default=6, ge=1)
+    # Replies of the whole bot within one hour (a bug or a loop must not spam).
+    replies_per_hour: int = Field(default=300, ge=1)
+    # Registrations beyond these go to staff review instead of taking seats.
+    persons_per_mail: int = Field(default=10, ge=1)
+    persons_per_address: int = Field(default=10, ge=1)
+    persons_per_domain: int = Field(default=60, ge=1)
+    # A reply that could not be sent is retried with growing pauses this many times.
+    send_attempts: int = Field(default=12, ge=1)
+
+
 class Settings(_Section):
     imap: ImapSettings
     smtp: SmtpSettings
@@ -146,6 +161,7 @@ class Settings(_Section):
     schedule: ScheduleSettings = ScheduleSettings()
     templates: TemplateSettings = TemplateSettings()
     rules: RulesSettings = RulesSettings()
+    limits: LimitSettings = LimitSettings()
     source: Path | None = Field(default=None, exclude=True)
 
     @property

@@ -40,9 +40,9 @@ from tabulate import tabulate
 
 from inbox_bot.cli import build_deps, poll_cycle, print_report
 from inbox_bot.config import Settings, settings_from_mapping
+from inbox_bot.cycle import CycleReport
 from inbox_bot.errors import InboxBotError
 from inbox_bot.export import allocation
-from inbox_bot.pipeline import CycleReport
 from inbox_bot.store import Store, open_store
 
 LOOPBACK = "127.0.0.1"

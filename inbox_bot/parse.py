@@ -31,7 +31,16 @@ class ParseFailure(Exception):
     """The bytes are not a mail we can read; the pipeline sends it to staff review."""
 
 
+# CPython's header parser is super-linear on some inputs (";;;;"): refuse huge headers.
+MAX_HEADER_BYTES = 256 * 1024
+
+
 def parse_mail(raw: bytes) -> ParsedMail:
+    end = raw.find(b"\r\n\r\n", 0, MAX_HEADER_BYTES + 4)
+    if end < 0:
+        end = raw.find(b"\n\n", 0, MAX_HEADER_BYTES + 2)
+    if end < 0 and len(raw) > MAX_HEADER_BYTES:
+        raise ParseFailure(f"header longer than {MAX_HEADER_BYTES // 1024} KB")
     try:
         mail = mailparser.parse_from_bytes(raw)
         message: Message = mail.message

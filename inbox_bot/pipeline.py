@@ -13,68 +13,24 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 
-from inbox_bot.allocate import Decision, Outcome, Request, decide
+from inbox_bot.allocate import Decision, Limits, Outcome, Request, decide
 from inbox_bot.allocation_log import decision_record
-from inbox_bot.classify import Context, classify
-from inbox_bot.config import Settings
+from inbox_bot.classify import classify
+from inbox_bot.cycle import CycleReport, Deps, Handled
 from inbox_bot.errors import (
-    InboxBotError,
-    SendError,
-    SendPermanent,
-    SendTemporary,
-    SendUnknown,
     StoreError,
     TemplateError,
 )
 from inbox_bot.mailbox import Mailbox
+from inbox_bot.mark import mark_done
 from inbox_bot.model import FetchedMail, Intent, Kind, MailMeta, OutgoingRow, ParsedMail
+from inbox_bot.outbox import send_outbox
 from inbox_bot.parse import ParseFailure, parse_mail
-from inbox_bot.render import Original, Renderer
-from inbox_bot.smtp import SmtpSender
-from inbox_bot.store import MessageRecord, OutboxItem, Store
+from inbox_bot.render import Original
+from inbox_bot.store import MessageRecord, iso
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Deps:
-    settings: Settings
-    store: Store
-    context: Context
-    renderer: Renderer
-    clock: Callable[[], datetime]
-    open_mailbox: Callable[[], Mailbox]
-    open_smtp: Callable[[], SmtpSender]
-    stop: threading.Event = field(default_factory=threading.Event)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Handled:
-    """One line of the cycle report."""
-
-    uid: int
-    arrival: datetime
-    sender: str
-    kind: str
-    decision: str
-    persons: tuple[str, ...]
-    reply: str | None
-    needs_review: bool
-    reason: str
-
-
-@dataclass(kw_only=True)
-class CycleReport:
-    handled: list[Handled] = field(default_factory=list)
-    sent: int = 0
-    send_failed: int = 0
-    send_waiting: int = 0
-    problems: list[str] = field(default_factory=list)
 
 
 def run_once(deps: Deps, *, dry_run: bool = False) -> CycleReport:
@@ -91,10 +47,10 @@ def run_once(deps: Deps, *, dry_run: bool = False) -> CycleReport:
                 if deps.stop.is_set():
                     break
                 report.handled.append(process(deps, mail))
-            if not dry_run:
+            if not dry_run and not deps.stop.is_set():
                 send_outbox(deps, mailbox, report)
                 mark_done(deps, mailbox)
-        if not dry_run:
+        if not dry_run and not deps.stop.is_set():
             # Replies left from an earlier cycle (SMTP was down) go out even without new mail.
             send_outbox(deps, mailbox, report)
             mark_done(deps, mailbox)
@@ -118,10 +74,15 @@ def _download(
 def _warn_uidvalidity(deps: Deps, mailbox: Mailbox, report: CycleReport) -> None:
     known = deps.store.known_uidvalidities(deps.settings.imap.folder)
     if known and mailbox.uidvalidity not in known:
-        report.problems.append(
+        alert = (
             f"UIDVALIDITY of {deps.settings.imap.folder} changed (mailbox recreated?): "
             "mail already decided is recognised by Message-ID and content and not answered again."
         )
+        report.problems.append(alert)
+        if deps.store.get_meta("alert_uidvalidity") != str(mailbox.uidvalidity):
+            log.warning("%s", alert)
+            deps.store.set_meta("alert", f"{iso(deps.clock())} {alert}")
+            deps.store.set_meta("alert_uidvalidity", str(mailbox.uidvalidity))
 
 
 # --- one message ---
@@ -152,12 +113,18 @@ def _decide_and_record(deps: Deps, mail: FetchedMail, sha: str) -> Handled:
     if known is not None:
         return _record_copy(deps, mail, sha, parsed, known)
     intent = classify(parsed, deps.context)
-    request = _request(mail, parsed, intent, sha)
+    request = _request(mail, parsed, intent, sha, _thread_contacts(deps, parsed))
     event = deps.settings.event
+    limits = deps.settings.limits
     state = deps.store.load_state(
         capacity=event.capacity,
         deadline=event.registration_deadline,
         event_start=event.starts_at,
+        limits=Limits(
+            persons_per_mail=limits.persons_per_mail,
+            persons_per_address=limits.persons_per_address,
+            persons_per_domain=limits.persons_per_domain,
+        ),
     )
     decision = decide(state, request)
     original = Original(
@@ -172,7 +139,16 @@ def _decide_and_record(deps: Deps, mail: FetchedMail, sha: str) -> Handled:
     return _persist(deps, mail, sha, parsed, request, decision, rows, extra)
 
 
-def _request(mail: FetchedMail, parsed: ParsedMail, intent: Intent, sha: str) -> Request:
+def _thread_contacts(deps: Deps, parsed: ParsedMail) -> frozenset[str]:
+    """Registrants whose confirmation this mail answers (our Message-ID is the token)."""
+    suffix = "@" + deps.settings.smtp.id_domain.lower() + ">"
+    ours = [m for m in (*parsed.in_reply_to, *parsed.references) if m.lower().endswith(suffix)]
+    return deps.store.contacts_for_replies(ours)
+
+
+def _request(
+    mail: FetchedMail, parsed: ParsedMail, intent: Intent, sha: str, thread: frozenset[str]
+) -> Request:
     sender = parsed.sender.email if parsed.sender else ""
     contact = parsed.reply_address.email if parsed.reply_address else sender
     return Request(
@@ -182,6 +158,7 @@ def _request(mail: FetchedMail, parsed: ParsedMail, intent: Intent, sha: str) ->
         sender=sender,
         contact=contact,
         intent=intent,
+        thread_contacts=thread,
     )
 
 
@@ -367,92 +344,3 @@ def _record_plain(
         needs_review=review,
         reason=reason,
     )
-
-
-# --- reply ---
-
-
-def send_outbox(deps: Deps, mailbox: Mailbox, report: CycleReport) -> None:
-    """Send what waits in the outbox over one SMTP connection."""
-    pending = [_settle_unknown(deps, mailbox, item) for item in deps.store.pending_outbox()]
-    todo = [item for item in pending if item is not None]
-    if not todo:
-        return
-    try:
-        with deps.open_smtp() as smtp:
-            for item in todo:
-                if not _send_one(deps, mailbox, smtp, item, report):
-                    break
-    except SendTemporary as exc:
-        report.problems.append(f"Antworten warten im Postausgang: {exc}")
-    report.send_waiting = len(deps.store.pending_outbox())
-
-
-def _settle_unknown(deps: Deps, mailbox: Mailbox, item: OutboxItem) -> OutboxItem | None:
-    """A reply whose submission may have gone out is looked up before it is sent again."""
-    sent_folder = deps.settings.imap.sent_folder
-    if item.state not in ("sending", "unknown") or not sent_folder:
-        return item
-    try:
-        if mailbox.holds_message_id(sent_folder, item.message_id):
-            deps.store.set_outbox_state(item.id, "sent")
-            return None
-    except InboxBotError as exc:
-        log.warning("could not look up reply %s in %s: %s", item.id, sent_folder, exc)
-    return item
-
-
-def _send_one(
-    deps: Deps, mailbox: Mailbox, smtp: SmtpSender, item: OutboxItem, report: CycleReport
-) -> bool:
-    """Submit one reply; False when the connection is gone and the batch must stop."""
-    deps.store.set_outbox_state(item.id, "sending")
-    try:
-        smtp.send(item.recipient, item.data)
-    except SendPermanent as exc:
-        deps.store.set_outbox_state(item.id, "failed", str(exc))
-        deps.store.flag_review(item.message_ref, f"Antwort nicht zustellbar: {exc}")
-        report.send_failed += 1
-        return True
-    except SendUnknown as exc:
-        deps.store.set_outbox_state(item.id, "unknown", str(exc))
-        report.problems.append(f"Antwort {item.message_id}: Ausgang ungewiss ({exc})")
-        return False
-    except SendError as exc:
-        deps.store.set_outbox_state(item.id, "retry", str(exc))
-        report.problems.append(f"Antwort {item.message_id} wird später erneut gesendet: {exc}")
-        return smtp.smtp is not None
-    deps.store.set_outbox_state(item.id, "sent")
-    report.sent += 1
-    _save_copy(deps, mailbox, item)
-    return True
-
-
-def _save_copy(deps: Deps, mailbox: Mailbox, item: OutboxItem) -> None:
-    folder = deps.settings.imap.sent_folder
-    if not folder:
-        return
-    try:
-        mailbox.save_copy(folder, item.data, deps.clock())
-    except InboxBotError as exc:
-        log.warning("reply %s sent but not copied to %s: %s", item.id, folder, exc)
-
-
-# --- mark ---
-
-
-def mark_done(deps: Deps, mailbox: Mailbox) -> None:
-    """Flags last: answered mail \\Seen + \\Answered; staff review \\Flagged and unread."""
-    for row in deps.store.unmarked(deps.settings.imap.folder, mailbox.uidvalidity):
-        replies = deps.store.outbox_for_message(row["id"])
-        if any(r.state not in ("sent", "failed") for r in replies):
-            continue  # wait until the reply is out
-        flags = []
-        if any(r.state == "sent" for r in replies):
-            flags.append("\\Answered")
-        if row["needs_review"]:
-            flags.append("\\Flagged")
-        else:
-            flags.append("\\Seen")
-        mailbox.add_flags(row["uid"], flags)
-        deps.store.set_marked(row["id"])

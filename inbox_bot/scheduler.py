@@ -11,7 +11,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -19,7 +19,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 log = logging.getLogger(__name__)
 
 
-def run_forever(cycle: Callable[[], None], interval_seconds: int, stop: threading.Event) -> None:
+FIRST_RETRY_SECONDS = 5
+
+
+def run_forever(cycle: Callable[[], bool], interval_seconds: int, stop: threading.Event) -> None:
+    """Call `cycle` every interval; after a failed cycle retry sooner, with growing pauses."""
     # UTC: interval triggers then never meet a daylight-saving gap or fold.
     scheduler = BlockingScheduler(
         timezone=UTC,
@@ -31,13 +35,31 @@ def run_forever(cycle: Callable[[], None], interval_seconds: int, stop: threadin
         executors={"default": {"type": "threadpool", "max_workers": 1}},
     )
 
+    failures = 0
+
     def guarded() -> None:
+        nonlocal failures
         if stop.is_set():
             return
         try:
-            cycle()
+            ok = cycle()
         except Exception:  # the worker outlives any single failed cycle
-            log.exception("poll cycle failed; next try in %s s", interval_seconds)
+            log.exception("poll cycle failed")
+            ok = False
+        if ok:
+            failures = 0
+            return
+        failures += 1
+        # Capped backoff: a restarting server is found again soon, a dead one not hammered.
+        pause = min(FIRST_RETRY_SECONDS * 2 ** (failures - 1), interval_seconds)
+        log.warning("retrying in %s s (failure %d in a row)", pause, failures)
+        scheduler.add_job(
+            guarded,
+            "date",
+            run_date=datetime.now(UTC) + timedelta(seconds=pause),
+            id="retry",
+            replace_existing=True,
+        )
 
     scheduler.add_job(
         guarded, "interval", seconds=interval_seconds, id="poll", next_run_time=datetime.now(UTC)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from inbox_bot.allocate import AllocationState
+from inbox_bot.allocate import AllocationState, Limits
 from inbox_bot.errors import AlreadyRunning, StoreError
 from inbox_bot.model import Attendee, OutgoingRow, Status
 
@@ -83,6 +83,12 @@ _MIGRATIONS: tuple[str, ...] = (
         record TEXT NOT NULL
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # 2: retry pauses for replies that could not be sent yet
+    """
+    ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;
+    CREATE INDEX outbox_state ON outbox (state);
+    CREATE INDEX outbox_recipient ON outbox (recipient, sent_at);
     """,
 )
 
@@ -202,11 +208,20 @@ class Store:
     # --- allocation state ---
 
     def load_state(
-        self, *, capacity: int, deadline: datetime, event_start: datetime
+        self,
+        *,
+        capacity: int,
+        deadline: datetime,
+        event_start: datetime,
+        limits: Limits | None = None,
     ) -> AllocationState:
         attendees = {a.id: a for a in self.attendees()}
         return AllocationState(
-            capacity=capacity, deadline=deadline, event_start=event_start, attendees=attendees
+            capacity=capacity,
+            deadline=deadline,
+            event_start=event_start,
+            attendees=attendees,
+            limits=limits or Limits(),
         )
 
     def attendees(self) -> list[Attendee]:
@@ -306,11 +321,46 @@ class Store:
 
     # --- outbox ---
 
-    def pending_outbox(self) -> list[OutboxItem]:
+    def pending_outbox(self, now: datetime | None = None) -> list[OutboxItem]:
+        """Replies still to send; with `now`, only those whose retry pause is over."""
+        due = iso(now) if now else None
         rows = self.db.execute(
-            "SELECT * FROM outbox WHERE state IN ('queued', 'sending', 'retry') ORDER BY id"
+            "SELECT * FROM outbox WHERE state IN ('queued', 'sending', 'unknown', 'retry') "
+            "AND (? IS NULL OR next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id",
+            (due, due),
         )
         return [_outbox(r) for r in rows]
+
+    def retry_later(self, item_id: int, error: str, when: datetime) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE outbox SET state = 'retry', last_error = ?, next_attempt_at = ? "
+                "WHERE id = ?",
+                (error, iso(when), item_id),
+            )
+
+    def sent_since(self, since: datetime, recipient: str | None = None) -> int:
+        """Replies handed to SMTP since a moment, to one recipient or in all."""
+        if recipient is None:
+            row = self.db.execute("SELECT COUNT(*) FROM outbox WHERE sent_at >= ?", (iso(since),))
+        else:
+            row = self.db.execute(
+                "SELECT COUNT(*) FROM outbox WHERE sent_at >= ? AND lower(recipient) = lower(?)",
+                (iso(since), recipient),
+            )
+        return int(row.fetchone()[0])
+
+    def contacts_for_replies(self, message_ids: Sequence[str]) -> frozenset[str]:
+        """Who registered the mails that these reply Message-IDs answered."""
+        found: set[str] = set()
+        for message_id in message_ids[:50]:
+            rows = self.db.execute(
+                "SELECT m.reply_to, m.sender FROM outbox o JOIN messages m "
+                "ON m.id = o.message_ref WHERE o.message_id = ?",
+                (message_id,),
+            )
+            found.update(a for row in rows for a in row if a)
+        return frozenset(found)
 
     def set_outbox_state(self, item_id: int, state: str, error: str | None = None) -> None:
         with self.transaction() as db:

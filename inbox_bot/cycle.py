@@ -1,0 +1,51 @@
+"""What one poll cycle works with and what it reports (shared by the shell modules)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from inbox_bot.classify import Context
+from inbox_bot.config import Settings
+from inbox_bot.mailbox import Mailbox
+from inbox_bot.render import Renderer
+from inbox_bot.smtp import SmtpSender
+from inbox_bot.store import Store
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deps:
+    settings: Settings
+    store: Store
+    context: Context
+    renderer: Renderer
+    clock: Callable[[], datetime]
+    open_mailbox: Callable[[], Mailbox]
+    open_smtp: Callable[[], SmtpSender]
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Handled:
+    """One line of the cycle report."""
+
+    uid: int
+    arrival: datetime
+    sender: str
+    kind: str
+    decision: str
+    persons: tuple[str, ...]
+    reply: str | None
+    needs_review: bool
+    reason: str
+
+
+@dataclass(kw_only=True)
+class CycleReport:
+    handled: list[Handled] = field(default_factory=list)
+    sent: int = 0
+    send_failed: int = 0
+    send_waiting: int = 0
+    problems: list[str] = field(default_factory=list)

@@ -1,0 +1,28 @@
+"""Mark: the last step. Flags tell staff in Outlook what happened to each mail.
+
+Answered mail gets \\Seen and \\Answered; mail for staff review gets \\Flagged and stays
+unread, so "unread in the inbox" means "needs a person". A mail is marked only after
+its replies are out, so a crash before that leaves it for the next cycle.
+"""
+
+from __future__ import annotations
+
+from inbox_bot.cycle import Deps
+from inbox_bot.mailbox import Mailbox
+
+
+def mark_done(deps: Deps, mailbox: Mailbox) -> None:
+    """Flags last: answered mail \\Seen + \\Answered; staff review \\Flagged and unread."""
+    for row in deps.store.unmarked(deps.settings.imap.folder, mailbox.uidvalidity):
+        replies = deps.store.outbox_for_message(row["id"])
+        if any(r.state not in ("sent", "failed") for r in replies):
+            continue  # wait until the reply is out
+        flags = []
+        if any(r.state == "sent" for r in replies):
+            flags.append("\\Answered")
+        if row["needs_review"]:
+            flags.append("\\Flagged")
+        else:
+            flags.append("\\Seen")
+        mailbox.add_flags(row["uid"], flags)
+        deps.store.set_marked(row["id"])

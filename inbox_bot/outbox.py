@@ -1,0 +1,144 @@
+"""Reply: send what waits in the outbox, one SMTP connection per batch.
+
+Each outbox row moves queued -> sending -> sent, or -> retry (temporary failure, with
+a growing pause), failed (the server refused for good: staff review) or unknown (the
+connection broke during DATA). SMTP cannot promise exactly-once delivery, so a row in
+"sending" or "unknown" is first looked up in the Sent folder by its Message-ID and
+only then sent again, with the same Message-ID and the same bytes.
+
+Two brakes stop a loop or a bug from flooding people: a cap of replies per address
+per day and a budget of replies per hour. When one trips, the rows wait and staff
+are told; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from inbox_bot.cycle import CycleReport, Deps
+from inbox_bot.errors import InboxBotError, SendError, SendPermanent, SendTemporary, SendUnknown
+from inbox_bot.mailbox import Mailbox
+from inbox_bot.smtp import SmtpSender
+from inbox_bot.store import OutboxItem, iso
+
+log = logging.getLogger(__name__)
+
+FIRST_PAUSE = timedelta(minutes=1)
+LONGEST_PAUSE = timedelta(hours=1)
+
+
+def send_outbox(deps: Deps, mailbox: Mailbox, report: CycleReport) -> None:
+    """Send the replies that are due; report what still waits."""
+    now = deps.clock()
+    due = [_settle_unknown(deps, mailbox, item) for item in deps.store.pending_outbox(now)]
+    todo = [item for item in due if item is not None and _within_limits(deps, item, report)]
+    if todo:
+        try:
+            with deps.open_smtp() as smtp:
+                for item in todo:
+                    if _over_hourly_budget(deps, report):
+                        break
+                    if not _send_one(deps, mailbox, smtp, item, report):
+                        break
+        except SendTemporary as exc:
+            # The server is away: the rows wait as they are; the poll interval paces retries
+            # and a long outage never turns a reply into a failure.
+            report.problems.append(f"Antworten warten im Postausgang: {exc}")
+    report.send_waiting = len(deps.store.pending_outbox())
+
+
+def _settle_unknown(deps: Deps, mailbox: Mailbox, item: OutboxItem) -> OutboxItem | None:
+    """A reply whose submission may have gone out is looked up before it is sent again."""
+    sent_folder = deps.settings.imap.sent_folder
+    if item.state not in ("sending", "unknown") or not sent_folder:
+        return item
+    try:
+        if mailbox.holds_message_id(sent_folder, item.message_id):
+            deps.store.set_outbox_state(item.id, "sent")
+            return None
+    except InboxBotError as exc:
+        log.warning("could not look up reply %s in %s: %s", item.id, sent_folder, exc)
+    return item
+
+
+def _within_limits(deps: Deps, item: OutboxItem, report: CycleReport) -> bool:
+    """Per-address cap: a loop partner gets a few replies a day, then staff decide."""
+    cap = deps.settings.limits.replies_per_address_per_day
+    since = deps.clock() - timedelta(days=1)
+    if deps.store.sent_since(since, item.recipient) < cap:
+        return True
+    reason = (
+        f"Schon {cap} Antworten in 24 Stunden an {item.recipient}: weitere warten im "
+        "Postausgang (Schutz vor Mail-Schleifen)."
+    )
+    if item.message_ref is not None:
+        deps.store.flag_review(item.message_ref, reason)
+    report.problems.append(reason)
+    deps.store.set_meta("alert", f"{iso(deps.clock())} {reason}")
+    log.warning("per-address reply cap reached for reply %s", item.id)
+    return False
+
+
+def _over_hourly_budget(deps: Deps, report: CycleReport) -> bool:
+    budget = deps.settings.limits.replies_per_hour
+    if deps.store.sent_since(deps.clock() - timedelta(hours=1)) < budget:
+        return False
+    reason = (
+        f"Stundenbudget von {budget} Antworten erreicht: Versand angehalten, "
+        "Antworten warten im Postausgang. Bitte prüfen (Schleife?)."
+    )
+    report.problems.append(reason)
+    deps.store.set_meta("alert", f"{iso(deps.clock())} {reason}")
+    log.warning("hourly reply budget of %d reached; sending paused", budget)
+    return True
+
+
+def _send_one(
+    deps: Deps, mailbox: Mailbox, smtp: SmtpSender, item: OutboxItem, report: CycleReport
+) -> bool:
+    """Submit one reply; False when the connection is gone and the batch must stop."""
+    deps.store.set_outbox_state(item.id, "sending")
+    try:
+        smtp.send(item.recipient, item.data)
+    except SendPermanent as exc:
+        _fail(deps, item, str(exc), report)
+        return True
+    except SendUnknown as exc:
+        deps.store.set_outbox_state(item.id, "unknown", str(exc))
+        report.problems.append(f"Antwort {item.message_id}: Ausgang ungewiss ({exc})")
+        return False
+    except SendError as exc:
+        _retry_or_fail(deps, item, str(exc), report)
+        report.problems.append(f"Antwort {item.message_id} wird später erneut gesendet: {exc}")
+        return smtp.smtp is not None
+    deps.store.set_outbox_state(item.id, "sent")
+    log.info("reply %s sent", item.id)
+    report.sent += 1
+    _save_copy(deps, mailbox, item)
+    return True
+
+
+def _retry_or_fail(deps: Deps, item: OutboxItem, error: str, report: CycleReport) -> None:
+    attempts = item.attempts + 1
+    if attempts >= deps.settings.limits.send_attempts:
+        _fail(deps, item, f"nach {attempts} Versuchen: {error}", report)
+        return
+    pause = min(FIRST_PAUSE * 2 ** (attempts - 1), LONGEST_PAUSE)
+    deps.store.retry_later(item.id, error, deps.clock() + pause)
+
+
+def _fail(deps: Deps, item: OutboxItem, error: str, report: CycleReport) -> None:
+    deps.store.set_outbox_state(item.id, "failed", error)
+    deps.store.flag_review(item.message_ref, f"Antwort nicht zustellbar: {error}")
+    report.send_failed += 1
+
+
+def _save_copy(deps: Deps, mailbox: Mailbox, item: OutboxItem) -> None:
+    folder = deps.settings.imap.sent_folder
+    if not folder:
+        return
+    try:
+        mailbox.save_copy(folder, item.data, deps.clock())
+    except InboxBotError as exc:
+        log.warning("reply %s sent but not copied to %s: %s", item.id, folder, exc)

@@ -8,8 +8,9 @@ question and thanks. When the bot is unsure it says why, and staff decide.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from inbox_bot import rules
 from inbox_bot.bodytext import split_history
@@ -80,7 +81,9 @@ def _intent(mail: ParsedMail, body: _Body, ctx: Context, language: str) -> Inten
             language=language,
             review_reasons=tuple(reasons),
         )
-    if wants_seat and not (internal and not rules.REGISTRATION.search(statements)):
+    # Colleagues of our own administration write about the event all the time: their mail
+    # is a registration only when they clearly register themselves.
+    if wants_seat and not (internal and not _speaks_for_self(statements)):
         return _registration(mail, body, ctx, language, question)
     if internal:
         return _unsure(Kind.OTHER, language, "Interne Mail aus der eigenen Verwaltung.")
@@ -256,19 +259,24 @@ def _replies_to_us(mail: ParsedMail, ctx: Context) -> bool:
 def _registration(
     mail: ParsedMail, body: _Body, ctx: Context, language: str, question: bool
 ) -> Intent:
-    persons = registrants(mail, body, ctx)
-    reasons = []
     count = stated_count(f"{mail.subject}\n{body.text}")
+    persons = registrants(mail, body, ctx, count)
+    reasons = []
+    kind = Kind.REGISTRATION
     if not persons:
         reasons.append("Anmeldung erkannt, aber kein Name einer Person.")
     elif any(not p.name for p in persons):
         reasons.append("Anmeldung ohne Namen: bitte prüfen, wer kommt.")
     elif count is not None and count != len(persons):
+        # "mit zwei, eventuell drei Personen": a person must ask who comes.
+        kind = Kind.OTHER
         reasons.append(
-            f"Die Mail nennt {count} Personen, erkannt wurden {len(persons)}: bitte prüfen."
+            f"Die Mail nennt {count} Personen, erkannt wurden {len(persons)} "
+            f"({', '.join(p.name for p in persons)}): bitte prüfen."
         )
+        persons = ()
     return Intent(
-        kind=Kind.REGISTRATION,
+        kind=kind,
         persons=persons,
         has_question=question,
         language=language,
@@ -276,7 +284,9 @@ def _registration(
     )
 
 
-def registrants(mail: ParsedMail, body: _Body, ctx: Context) -> tuple[Person, ...]:
+def registrants(
+    mail: ParsedMail, body: _Body, ctx: Context, count: int | None = None
+) -> tuple[Person, ...]:
     """Everyone the mail registers, the sender first when the sender attends."""
     assert mail.sender is not None
     sender_org = _organization(mail.sender, body, ctx)
@@ -306,9 +316,51 @@ def registrants(mail: ParsedMail, body: _Body, ctx: Context) -> tuple[Person, ..
             for n, e in _addressed_attendees(body.text, exclude=sender_name)
         ]
     is_mailbox = _is_mailbox(mail.sender.name) or not sender_name
-    if not is_mailbox and (speaks_for_self or not people):
+    sender_attends = not is_mailbox and (speaks_for_self or not people)
+    if count is not None and len(people) + sender_attends < count:
+        # "Neben mir kommen Frau Dr. Katrin Büscher-Wolff sowie Herr Timo Szymanski": with a
+        # stated number, persons addressed in sentences about coming count too.
+        more = _addressed_attendees(body.text, exclude=sender_name, pattern=rules.PARTICIPATION)
+        people += [
+            Person(name=n, email=e, organization=_org_for(e, ctx) or sender_org) for n, e in more
+        ]
+        people = _in_text_order(_unique(people), body.text)
+    if sender_attends:
         people.insert(0, Person(name=sender_name, email=mail.sender.email, organization=sender_org))
-    return tuple(_unique(people))
+    return tuple(_with_addresses(_unique(people), body.text, mail.sender.email))
+
+
+def _in_text_order(people: list[Person], text: str) -> list[Person]:
+    def position(person: Person) -> int:
+        found = text.find(person.name.split()[-1]) if person.name else -1
+        return found if found >= 0 else len(text)
+
+    return sorted(people, key=position)
+
+
+def _with_addresses(people: list[Person], text: str, sender: str) -> list[Person]:
+    """A person without an address gets the one in the text that carries their surname
+    ("erreichen Sie ihn unter s.rohlfing@dsw21.de")."""
+    addresses = [clean_address(a) for a in rules.EMAIL_IN_TEXT.findall(text)]
+    addresses = [a for a in addresses if not same_address(a, sender)]
+    result = []
+    for person in people:
+        if person.email is None and person.name:
+            surname = _ascii_fold(person.name.split()[-1])
+            match = [
+                a for a in addresses if len(surname) > 2 and surname in _ascii_fold(a.split("@")[0])
+            ]
+            if len(match) == 1:
+                person = replace(person, email=match[0])
+        result.append(person)
+    return result
+
+
+def _ascii_fold(text: str) -> str:
+    text = text.lower()
+    for umlaut, ascii_form in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        text = text.replace(umlaut, ascii_form)
+    return re.sub(r"[^a-z]", "", unicodedata.normalize("NFKD", text))
 
 
 def _speaks_for_self(text: str) -> bool:
@@ -385,11 +437,13 @@ def _name_cell(cells: list[str]) -> str:
     return ""
 
 
-def _addressed_attendees(text: str, exclude: str) -> list[tuple[str, str | None]]:
+def _addressed_attendees(
+    text: str, exclude: str, pattern: re.Pattern[str] = rules.REGISTRATION
+) -> list[tuple[str, str | None]]:
     """'Herr/Frau X' named in a sentence about taking part."""
     found = []
     for sentence in _sentences(text):
-        if not rules.REGISTRATION.search(sentence):
+        if not pattern.search(sentence):
             continue
         for match in rules.ADDRESSED_PERSON.finditer(sentence):
             name = canonical_name(match.group(1))
@@ -490,7 +544,9 @@ def _signature_org(signature: Iterable[str]) -> str | None:
 
 def _text_org(text: str) -> str | None:
     match = rules.ORGANIZATION_IN_TEXT.search(text)
-    return match.group(1).rstrip(".,;") if match else None
+    if not match:
+        return None
+    return (match.group(1) or match.group(2)).strip().rstrip(".,;")
 
 
 def _unique(people: list[Person]) -> list[Person]:

@@ -170,7 +170,11 @@ def poll(config_path: Path, dry_run: bool) -> None:
             report = poll_cycle(deps)
         print_report(report, settings, dry_run=False)
     if report.send_waiting:
-        _fail(f"{report.send_waiting} replies could not be sent yet; they wait in the outbox", 1)
+        cause = f" ({report.smtp_unreachable})" if report.smtp_unreachable else ""
+        _fail(
+            f"{report.send_waiting} replies could not be sent yet{cause}; they wait in the outbox",
+            1,
+        )
 
 
 @cli.command()

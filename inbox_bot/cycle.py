@@ -49,3 +49,4 @@ class CycleReport:
     send_failed: int = 0
     send_waiting: int = 0
     problems: list[str] = field(default_factory=list)
+    smtp_unreachable: str = ""  # why SMTP could not be reached this cycle

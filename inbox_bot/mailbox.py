@@ -31,6 +31,13 @@ def tls_context(ca_file: object = None) -> ssl.SSLContext:
     return context
 
 
+def tls_reason(exc: ssl.SSLError) -> str:
+    """The words a person needs: "certificate is not valid for '127.0.0.1'", not a code."""
+    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+        return f"certificate not accepted: {exc.verify_message}"
+    return str(exc.reason or exc)
+
+
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -72,7 +79,7 @@ class Mailbox:
                 client.login(s.username, password or "")
             info = client.select_folder(s.folder, readonly=False)
         except ssl.SSLError as exc:
-            raise TLSFailure(f"{where}: TLS failed ({exc.reason or exc})") from exc
+            raise TLSFailure(f"{where}: TLS failed ({tls_reason(exc)})") from exc
         except (TimeoutError, OSError) as exc:
             raise MailboxUnavailable(f"{where}: cannot connect ({exc})") from exc
         except IMAPClientError as exc:

@@ -30,6 +30,8 @@ LONGEST_PAUSE = timedelta(hours=1)
 
 def send_outbox(deps: Deps, mailbox: Mailbox, report: CycleReport) -> None:
     """Send the replies that are due; report what still waits."""
+    if report.smtp_unreachable:
+        return  # tried once this cycle already; the next cycle tries again
     now = deps.clock()
     due = [_settle_unknown(deps, mailbox, item) for item in deps.store.pending_outbox(now)]
     todo = [item for item in due if item is not None and _within_limits(deps, item, report)]
@@ -45,6 +47,7 @@ def send_outbox(deps: Deps, mailbox: Mailbox, report: CycleReport) -> None:
             # The server is away: the rows wait as they are; the poll interval paces retries
             # and a long outage never turns a reply into a failure.
             report.problems.append(f"Antworten warten im Postausgang: {exc}")
+            report.smtp_unreachable = str(exc)
     report.send_waiting = len(deps.store.pending_outbox())
 
 

@@ -79,9 +79,14 @@ REPLY_SUBJECT = re.compile(r"^\s*(aw|re|antwort|sv)\s*:", re.I)
 
 # --- persons in the text ---
 
-_NAME_WORD = r"[A-ZÄÖÜ][a-zäöüßéèáàç]+(?:-[A-ZÄÖÜ][a-zäöüßéèáàç]+)?"
+# A capitalised name word in any Latin script ("Yıldız", "Łukasz"); [^\W\d_] is a letter.
+_UPPER = "[A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f]"
+_NAME_WORD = rf"{_UPPER}[^\W\d_A-Z]+(?:-{_UPPER}[^\W\d_A-Z]+)?"
 _PARTICLE = r"(?:von|van|de|zu|vom|von der|van der|ten|ter)"
-_TITLES = r"(?:(?:Prof\.|Dr\.(?:[- ]?(?:Ing|med|rer\.\s?nat|phil|jur)\.)?|Dipl\.-\w+\.)\s*)*"
+# Dots are optional: sentence splitting drops the dots of abbreviations.
+_TITLES = (
+    r"(?:(?:Prof\b\.?|Dr\b\.?(?:[- ]?(?:Ing|med|rer\.?\s?nat|phil|jur)\b\.?)?|Dipl\.?-\w+\.?)\s*)*"
+)
 PERSON_NAME = rf"{_NAME_WORD}(?:\s+{_PARTICLE})?(?:\s+{_NAME_WORD}){{1,2}}"
 _FUNCTION = (
     r"(?:(?:Ober)?[Bb]ürgermeister(?:in)?|Stadtbaurat|Stadtbaurätin|Landrat|Landrätin|"
@@ -140,8 +145,12 @@ ORGANIZATION_LINE = re.compile(
 )
 # "ich arbeite bei der Stadt Fröndenberg/Ruhr", "für die Stadt Unna"
 ORGANIZATION_IN_TEXT = re.compile(
-    r"\b(?:bei|für|von|seitens)\s+(?:der|dem|den)\s+((?:Stadt|Gemeinde|Kreis|Hochschule|"
+    r"\b(?:bei|für|von|seitens)\s+(?:der|dem|den|die)\s+((?:Stadt|Gemeinde|Kreis|Hochschule|"
     r"Universität)\s+[A-ZÄÖÜ][\w/\-äöüß]+(?:\s+(?:an der|am)\s+[A-ZÄÖÜ]\w+)?)"
+    # "bei der WFG Kreis Unna": capitalised words that contain an organisation word
+    r"|\b(?:bei|beim|für|seitens)\s+(?:der|dem|den|die\s+)?\s*((?:[A-ZÄÖÜ][\w/\-äöüß.]*\s){0,3}"
+    r"(?:Stadt|Gemeinde|Kreis|Hochschule|Universität|Wirtschaftsförderung|Stadtwerke|Kammer|"
+    r"Verband|Institut|GmbH|AG)(?:\s[A-ZÄÖÜ][\w/\-äöüß]+){0,2})"
 )
 
 # "mit Herrn Dr. Max Muster", "sowie Frau Anna Schulz", "and Mr John Doe"
@@ -157,6 +166,7 @@ FIRST_PERSON = re.compile(
     r"|\b(?:ich|wir)\b[^.?!\n]{0,120}?\b(?:teilnehmen|teil|dabei|kommen|komme)\b"
     r"|\b(?:komme|kommen|nehme|nehmen)\s+(?:ich|wir)\b|\bund ich\b|\bsowie mich\b|\bich und\b"
     r"|\bregister\s+(?:me|us|myself)\b|\bsign\s+(?:me|us)\s+up\b|\band I\b|\bmyself\b"
+    r"|\bneben mir\b|\bmit mir\b|\bich selbst und\b|\bbesides me\b|\bwith me\b"
     r"|\bI\b[^.?!\n]{0,60}?\b(?:attend|join|come|participate|take part)\b",
     re.I,
 )
@@ -203,6 +213,12 @@ SUBSTITUTE = re.compile(
     r"in vertretung|vertritt mich|instead of|in my place|on my behalf",
     re.I,
 )
+# Sentences about taking part, for names of persons who come ("Neben mir kommen ...").
+PARTICIPATION = re.compile(
+    r"\bkomm(?:e|en|t)\b|\bdabei\b|\bbegleite|\bteilnehm|\bteil\b|\banmeld|\bjoin|\bcome|\battend",
+    re.I,
+)
+
 # Sentences in which the sender speaks of not attending personally while registering
 # others ("Ich selbst kann leider nicht teilnehmen"): not a cancellation.
 SELF_EXCLUSION = re.compile(
@@ -210,6 +226,7 @@ SELF_EXCLUSION = re.compile(
 )
 # Not yet a registration: "bevor ich mich anmelde", "ich überlege", "before I register".
 TENTATIVE = re.compile(
+    r"\bbevor\b|\bbefore\b|\banschließend\b|\bgesondert\b|\bspäter\b|\blater\b|"
     r"\bbevor\s+ich\b|\büberlege|\binteresse\b|\bfalls\s+ich\b|\bbefore\s+I\b|\bconsidering\b|"
     r"\binterested\b|\bthinking\s+(?:of|about)\b",
     re.I,

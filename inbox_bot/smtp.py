@@ -14,7 +14,7 @@ from types import TracebackType
 
 from inbox_bot.config import Security, SmtpSettings, require_password
 from inbox_bot.errors import SendPermanent, SendTemporary, SendUnknown
-from inbox_bot.mailbox import tls_context
+from inbox_bot.mailbox import tls_context, tls_reason
 
 
 class SmtpSender:
@@ -45,14 +45,13 @@ class SmtpSender:
             else:
                 smtp = smtplib.SMTP(s.host, port, timeout=s.timeout_seconds)
                 if s.security is Security.STARTTLS:
-                    # Unconditionally: a server that hides STARTTLS must not get our password.
-                    smtp.starttls(context=context)
+                    _starttls(smtp, context, where)
             if s.username:
                 smtp.login(s.username, password or "")
         except ssl.SSLError as exc:
-            raise SendTemporary(f"{where}: TLS failed ({exc.reason or exc})") from exc
+            raise SendTemporary(f"{where}: TLS failed ({tls_reason(exc)})") from exc
         except smtplib.SMTPNotSupportedError as exc:
-            raise SendTemporary(f"{where}: no STARTTLS offered; refusing to log in") from exc
+            raise SendTemporary(f"{where}: the server offers no login (AUTH)") from exc
         except smtplib.SMTPAuthenticationError as exc:
             raise SendTemporary(f"{where}: login refused ({exc.smtp_code})") from exc
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:
@@ -102,6 +101,15 @@ class SmtpSender:
         if code not in (250, 251):
             _reset(smtp)
             raise _by_code(code, reply)
+
+
+def _starttls(smtp: smtplib.SMTP, context: ssl.SSLContext, where: str) -> None:
+    """Unconditionally: a server that hides STARTTLS must not get our password."""
+    try:
+        smtp.starttls(context=context)
+    except smtplib.SMTPNotSupportedError as exc:
+        smtp.close()
+        raise SendTemporary(f"{where}: no STARTTLS offered; refusing to log in") from exc
 
 
 def _reset(smtp: smtplib.SMTP) -> None:

@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import tempfile
@@ -29,7 +30,7 @@ from types import TracebackType
 from typing import Any, Literal, TypedDict
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from imapclient import IMAPClient
 
 DOVECOT_BINARY = Path("/usr/sbin/dovecot")
@@ -107,6 +108,33 @@ def _require_traversable(path: Path) -> None:
             )
 
 
+# --------------------------------------------------------------------------- TLS
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A server certificate as PEM files, e.g. from `trustme`.
+
+    `cert` holds the certificate chain (leaf first), `key` its private key, `ca` the CA
+    that issued it; the helpers' own connections (Dovecot.client) trust `ca`.
+    """
+
+    cert: Path
+    key: Path
+    ca: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert, self.key)
+        return context
+
+    def client_context(self) -> ssl.SSLContext:
+        """Trusts `ca` and checks the chain, not the name: helpers connect by IP address."""
+        context = ssl.create_default_context(cafile=str(self.ca))
+        context.check_hostname = False
+        return context
+
+
 # --------------------------------------------------------------------------- Dovecot
 
 
@@ -123,7 +151,7 @@ listen = {host}
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_verbose = yes
@@ -147,7 +175,7 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+{imaps}
   }}
   chroot =
 }}
@@ -157,8 +185,24 @@ service anvil {{
 """
 
 
+_NO_TLS = "ssl = no"
+_NO_IMAPS = "    port = 0"
+_TLS = """\
+ssl = required
+ssl_cert = <{root}/tls/cert.pem
+ssl_key = <{root}/tls/key.pem"""
+_IMAPS = """\
+    address = {host}
+    port = {port}"""
+
+
 class Dovecot:
     """A private Dovecot IMAP server on loopback, with its own config and Maildir in a temp root.
+
+    Without `tls` it speaks plain IMAP only (no STARTTLS). With `tls` it has `ssl = required`,
+    STARTTLS on `port` and implicit TLS on `imaps_port`; `client()` then uses STARTTLS.
+    (Dovecot counts loopback connections as secured, so it would still take a plain LOGIN
+    from 127.0.0.1: refusing to send one is the client's job, which is what tests check.)
 
     `stop()` keeps the files so `restart()` finds the same mail; `close()` (or leaving the
     `with` block) also deletes the temp root.
@@ -172,6 +216,8 @@ class Dovecot:
         host: str = LOOPBACK,
         port: int | None = None,
         startup_timeout: float = 15.0,
+        tls: TlsFiles | None = None,
+        imaps_port: int | None = None,
     ) -> None:
         if any(ch in user + password for ch in ":\n\r"):
             raise ValueError("user and password must not contain ':' or line breaks (passwd-file)")
@@ -179,6 +225,10 @@ class Dovecot:
         self.password = password
         self.host = host
         self.port = port if port is not None else free_port(host)
+        self.tls = tls
+        self.imaps_port: int | None = None
+        if tls is not None:
+            self.imaps_port = imaps_port if imaps_port is not None else free_port(host)
         self.startup_timeout = startup_timeout
         self.root = Path(tempfile.mkdtemp(prefix="inbox-bot-dovecot-"))
         self.config = self.root / "dovecot.conf"
@@ -200,8 +250,25 @@ class Dovecot:
         passwd = self.root / "passwd"
         passwd.write_text(f"{self.user}:{{PLAIN}}{self.password}::::::\n", encoding="utf-8")
         passwd.chmod(0o644)
+        tls_setting, imaps_listener = _NO_TLS, _NO_IMAPS
+        if self.tls is not None:
+            # Copies, read by Dovecot's config process (root) at every start.
+            folder = self.root / "tls"
+            folder.mkdir(mode=0o700)
+            shutil.copyfile(self.tls.cert, folder / "cert.pem")
+            shutil.copyfile(self.tls.key, folder / "key.pem")
+            (folder / "key.pem").chmod(0o600)
+            tls_setting = _TLS.format(root=self.root)
+            imaps_listener = _IMAPS.format(host=self.host, port=self.imaps_port)
         self.config.write_text(
-            _CONFIG.format(root=self.root, host=self.host, port=self.port), encoding="utf-8"
+            _CONFIG.format(
+                root=self.root,
+                host=self.host,
+                port=self.port,
+                ssl=tls_setting,
+                imaps=imaps_listener,
+            ),
+            encoding="utf-8",
         )
 
     @property
@@ -211,8 +278,9 @@ class Dovecot:
     def start(self) -> None:
         if self.running:
             return
-        if _port_open(self.host, self.port):
-            raise RuntimeError(f"port {self.host}:{self.port} is already taken by someone else")
+        for port in (self.port, self.imaps_port):
+            if port is not None and _port_open(self.host, port):
+                raise RuntimeError(f"port {self.host}:{port} is already taken by someone else")
         startup_output = self.root / "startup.out"
         # Not a pipe: the daemon inherits stderr, and reading a pipe would wait for it to exit.
         with startup_output.open("wb") as out:
@@ -323,6 +391,8 @@ class Dovecot:
         """A logged-in client; use it as a context manager so it logs out."""
         imap = IMAPClient(self.host, port=self.port, ssl=False, timeout=timeout)
         try:
+            if self.tls is not None:
+                imap.starttls(self.tls.client_context())
             imap.login(self.user, self.password)
         except BaseException:
             imap.shutdown()
@@ -446,6 +516,21 @@ class _SinkHandler:
     )
     refused: set[str] = field(default_factory=set)
     drops: int = 0
+    # (username, password) the sink accepts for AUTH; None: AUTH is not offered.
+    login: tuple[str, str] | None = None
+    auth_attempts: list[str] = field(default_factory=list)
+
+    def authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: object
+    ) -> AuthResult:
+        """aiosmtpd authenticator: records every attempt's username, accepts `login`."""
+        if not isinstance(data, LoginPassword) or self.login is None:
+            return AuthResult(success=False, handled=False)
+        username = data.login.decode("utf-8", "replace")
+        with self.lock:
+            self.auth_attempts.append(username)
+        good = (username, data.password.decode("utf-8", "replace")) == self.login
+        return AuthResult(success=good, handled=False)
 
     def _take_fault(self, stage: str) -> str | None:
         with self.lock:
@@ -497,20 +582,58 @@ class _SinkHandler:
         return "250 OK"
 
 
-class SmtpSink:
-    """A capturing SMTP server (aiosmtpd Controller) on loopback with fault injection."""
+SmtpTls = Literal["none", "starttls", "ssl"]
 
-    def __init__(self, host: str = LOOPBACK, port: int | None = None) -> None:
+
+class SmtpSink:
+    """A capturing SMTP server (aiosmtpd Controller) on loopback with fault injection.
+
+    Optional: `tls` with `security` "starttls" (STARTTLS offered, not required) or "ssl"
+    (implicit TLS); `login` = (username, password) to offer AUTH PLAIN/LOGIN, by default
+    only over TLS; `auth_in_clear` offers it on a plain connection too (a careless server).
+    """
+
+    def __init__(
+        self,
+        host: str = LOOPBACK,
+        port: int | None = None,
+        *,
+        tls: TlsFiles | None = None,
+        security: SmtpTls = "none",
+        login: tuple[str, str] | None = None,
+        auth_in_clear: bool = False,
+    ) -> None:
+        if (tls is None) != (security == "none"):
+            raise ValueError("give tls files exactly when security is starttls or ssl")
         self.host = host
         self.port = port if port is not None else free_port(host)
-        self._handler = _SinkHandler()
+        self.tls = tls
+        self.security = security
+        self.auth_in_clear = auth_in_clear
+        self._handler = _SinkHandler(login=login)
         self._controller: Controller | None = None
+
+    def _controller_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {}
+        if self._handler.login is not None:
+            options["authenticator"] = self._handler.authenticate
+            # aiosmtpd counts only STARTTLS as TLS, so implicit TLS needs this too.
+            options["auth_require_tls"] = not (self.auth_in_clear or self.security == "ssl")
+        if self.tls is not None and self.security == "starttls":
+            options["tls_context"] = self.tls.server_context()
+        if self.tls is not None and self.security == "ssl":
+            options["ssl_context"] = self.tls.server_context()
+        return options
 
     def start(self) -> None:
         if self._controller is not None:
             return
         controller = Controller(
-            self._handler, hostname=self.host, port=self.port, enable_SMTPUTF8=True
+            self._handler,
+            hostname=self.host,
+            port=self.port,
+            enable_SMTPUTF8=True,
+            **self._controller_options(),
         )
         try:
             controller.start()
@@ -585,6 +708,12 @@ class SmtpSink:
         """Record the next message, then close the connection instead of answering 250."""
         with self._handler.lock:
             self._handler.drops += 1
+
+    @property
+    def auth_attempts(self) -> list[str]:
+        """Usernames of every AUTH the sink received (empty when `login` is None)."""
+        with self._handler.lock:
+            return list(self._handler.auth_attempts)
 
     def refuse_recipient(self, address: str) -> None:
         """Answer 550 to every RCPT TO for `address` (case-insensitive) until clear_faults()."""

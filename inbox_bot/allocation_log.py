@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,40 @@ def decision_record(
         "reply_message_ids": list(reply_ids),
         "needs_review": decision.needs_review or bool(extra_reasons),
         "reason": " ".join([*decision.reasons, *extra_reasons]),
+    }
+
+
+def undecided_record(
+    *,
+    event: EventSettings,
+    uid: int,
+    uidvalidity: int,
+    message_id: str | None,
+    arrival: datetime,
+    kind: str,
+    decision: str,
+    needs_review: bool,
+    reason: str,
+) -> dict[str, Any]:
+    """The record of a mail that reached no allocation (unreadable, too large, a copy)."""
+    return {
+        "time": iso(now_utc()),
+        "uid": uid,
+        "uidvalidity": uidvalidity,
+        "message_id": message_id,
+        "received_at": event.local(arrival).isoformat(),
+        "sender": None,
+        "reply_to": None,
+        "kind": kind,
+        "decision": decision,
+        "seat": None,
+        "waitlist_position": None,
+        "persons": [],
+        "promoted": [],
+        "reply_message_id": None,
+        "reply_message_ids": [],
+        "needs_review": needs_review,
+        "reason": reason,
     }
 
 

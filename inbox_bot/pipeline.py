@@ -15,7 +15,7 @@ import logging
 import sqlite3
 
 from inbox_bot.allocate import Decision, Limits, Outcome, Request, decide
-from inbox_bot.allocation_log import decision_record
+from inbox_bot.allocation_log import decision_record, undecided_record
 from inbox_bot.classify import classify
 from inbox_bot.cycle import CycleReport, Deps, Handled
 from inbox_bot.errors import (
@@ -290,26 +290,17 @@ def _record_plain(
     message_id: str | None = None,
     review: bool = True,
 ) -> Handled:
-    event = deps.settings.event
-    record = {
-        "time": deps.clock().isoformat(timespec="seconds"),
-        "uid": mail.uid,
-        "uidvalidity": mail.uidvalidity,
-        "message_id": message_id,
-        "received_at": event.local(mail.arrival).isoformat(),
-        "sender": None,
-        "reply_to": None,
-        "kind": str(kind),
-        "decision": str(decision),
-        "seat": None,
-        "waitlist_position": None,
-        "persons": [],
-        "promoted": [],
-        "reply_message_id": None,
-        "reply_message_ids": [],
-        "needs_review": review,
-        "reason": reason,
-    }
+    record = undecided_record(
+        event=deps.settings.event,
+        uid=mail.uid,
+        uidvalidity=mail.uidvalidity,
+        message_id=message_id,
+        arrival=mail.arrival,
+        kind=str(kind),
+        decision=str(decision),
+        needs_review=review,
+        reason=reason,
+    )
     deps.store.record(
         MessageRecord(
             folder=mail.folder,

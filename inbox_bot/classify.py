@@ -68,6 +68,8 @@ def _intent(mail: ParsedMail, body: _Body, ctx: Context, language: str) -> Inten
         not replying and _subject_registers(mail.subject)
     )
     internal = domain_of(mail.sender.email if mail.sender else "") in ctx.internal_domains
+    if rules.VAGUE_COUNT.search(text) and rules.PARTICIPATION.search(text):
+        return _unsure(Kind.OTHER, language, "Unklare Zahl von Personen ohne Namen: bitte klären.")
     if rules.SUBSTITUTE.search(text):
         return _unsure(Kind.OTHER, language, "Abmeldung mit Ersatzperson: bitte von Hand umbuchen.")
     if wants_cancel:
@@ -190,10 +192,27 @@ def _body(mail: ParsedMail) -> _Body:
     forwarded = bool(rules.FORWARD_SUBJECT.search(mail.subject))
     text, signature = split_signature(mail.text)
     if forwarded and not _has_intent(text):
-        # "siehe unten": the registration is in the forwarded mail
-        text, signature = split_signature(mail.full_text)
+        # "siehe unten": the registration is in the forwarded mail, or written below it.
+        own = _own_paragraph(mail.full_text)
+        if own is not None:
+            text, signature = own
+        else:
+            text, signature = split_signature(mail.full_text)
         return _Body(text=text, signature=signature, forwarded=True, from_history=True)
     return _Body(text=text, signature=signature, forwarded=forwarded)
+
+
+def _own_paragraph(full_text: str) -> tuple[str, tuple[str, ...]] | None:
+    """A paragraph in which the sender registers personally, anywhere in a forward
+    ("s.u." on top, "Hiermit melde ich mich an." below the quoted invitation)."""
+    paragraphs = re.split(r"\n\s*\n", full_text)
+    # The last one: replies written below the quoted mail come after it.
+    for index in reversed(range(len(paragraphs))):
+        paragraph = paragraphs[index]
+        if rules.REGISTRATION.search(paragraph) and _speaks_for_self(paragraph):
+            rest = "\n".join(paragraphs[index + 1 :])
+            return paragraph.strip(), _lines(rest)[:8]
+    return None
 
 
 def _has_intent(text: str) -> bool:
@@ -290,7 +309,7 @@ def registrants(
     """Everyone the mail registers, the sender first when the sender attends."""
     assert mail.sender is not None
     sender_org = _organization(mail.sender, body, ctx)
-    author = _forwarded_author(mail, body)
+    author = _forwarded_author(mail, body, ctx)
     if author is not None:
         # A forwarded registration: its original author is the registrant.
         name = canonical_name(author.name) or _signature_name(body.signature)
@@ -308,7 +327,11 @@ def registrants(
         for n, e, org in found
         if not (sender_name and name_tokens(n) == name_tokens(sender_name))
     ]
-    speaks_for_self = _speaks_for_self(body.text)
+    # The sender in their own list of participants attends too.
+    listed_self = bool(sender_name) and any(
+        name_tokens(n) == name_tokens(sender_name) for n, _, _ in found
+    )
+    speaks_for_self = listed_self or _speaks_for_self(body.text)
     if not people and not speaks_for_self:
         # "An der Veranstaltung wird Herr Marco Lindner teilnehmen."
         people = [
@@ -387,27 +410,50 @@ def stated_count(text: str) -> int | None:
     return int(word) if word.isdigit() else rules.NUMBER_WORDS.get(word)
 
 
-def _forwarded_author(mail: ParsedMail, body: _Body) -> Address | None:
-    """The author of a forwarded registration, when the forwarder only passes it on."""
+def _forwarded_author(mail: ParsedMail, body: _Body, ctx: Context) -> Address | None:
+    """The author of a forwarded registration, when the forwarder only passes it on.
+
+    Each forwarded mail runs from its "Von:" line to the next one; the author is the one
+    whose own part registers them. Our own invitation in the chain registers nobody.
+    """
     if not body.forwarded or mail.sender is None:
-        return None
-    history = split_history(mail.full_text).history
-    match = rules.FORWARDED_FROM.search(history)
-    if not match or not rules.REGISTRATION.search(history[match.end() :]):
         return None
     if not body.from_history and _speaks_for_self(split_signature(mail.text)[0]):
         return None
-    email = clean_address(match.group("email"))
-    if same_address(email, mail.sender.email) or email.lower() in _OWN_HINTS:
-        return None
-    return Address(name=match.group("name").strip(), email=email)
-
-
-_OWN_HINTS = frozenset({"smartcity@dortmund.de"})
+    history = split_history(mail.full_text).history
+    headers = list(rules.FORWARDED_FROM.finditer(history))
+    for match, following in zip(headers, [*headers[1:], None], strict=True):
+        part = history[match.end() : following.start() if following else len(history)]
+        if not (rules.REGISTRATION.search(part) and _speaks_for_self(part)):
+            continue
+        email = clean_address(match.group("email"))
+        if same_address(email, mail.sender.email) or email.lower() in ctx.own_addresses:
+            return None
+        return Address(name=match.group("name").strip(), email=email)
+    return None
 
 
 def _listed_persons(text: str, ctx: Context) -> list[tuple[str, str | None, str | None]]:
-    """Persons in a list or table: one per line, with address and organisation if given."""
+    """Persons in a list or table, with address and organisation if given."""
+    return _persons_per_line(text) or _persons_per_block(text)
+
+
+def _persons_per_block(text: str) -> list[tuple[str, str | None, str | None]]:
+    """A table whose cells came out one per line: name, function, address, blank line."""
+    found: list[tuple[str, str | None, str | None]] = []
+    for block in re.split(r"\n\s*\n", text):
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        emails = [m.group(0) for line in lines if (m := rules.EMAIL_IN_TEXT.search(line))]
+        if not 2 <= len(lines) <= 5 or len(emails) != 1:
+            continue
+        name = _name_cell(lines[:2])
+        if name:
+            org = next((c for c in lines if rules.ORGANIZATION_LINE.fullmatch(c)), None)
+            found.append((name, clean_address(emails[0]), org))
+    return found if len(found) >= 2 else []
+
+
+def _persons_per_line(text: str) -> list[tuple[str, str | None, str | None]]:
     found = []
     for line in text.splitlines():
         bullet = bool(rules.LIST_BULLET.match(line))
@@ -525,6 +571,7 @@ def _organization(address: Address, body: _Body, ctx: Context) -> str | None:
         or (bracket.group(1).strip() if bracket else None)
         or _signature_org(body.signature)
         or _text_org(body.text)
+        or _text_org("\n".join(body.signature))
     )
 
 
@@ -546,7 +593,9 @@ def _text_org(text: str) -> str | None:
     match = rules.ORGANIZATION_IN_TEXT.search(text)
     if not match:
         return None
-    return (match.group(1) or match.group(2)).strip().rstrip(".,;")
+    org = (match.group(1) or match.group(2)).strip().rstrip(".,;")
+    # "bin bei der stadt lünen": written in lower case, listed as "Stadt Lünen".
+    return " ".join(w[:1].upper() + w[1:] for w in org.split()) if org.islower() else org
 
 
 def _unique(people: list[Person]) -> list[Person]:

@@ -99,7 +99,7 @@ ADDRESSED_PERSON = re.compile(
 )
 # "mein Kollege Lukas Brenner", "meine Kollegin Frau Dr. Anna Schulz", "my colleague Jane Doe"
 COLLEAGUE = re.compile(
-    rf"\b(?:mein(?:e|en)?|unser(?:e|en)?|my|our)\s+(?:Kolleg(?:e|in|en|innen)|Mitarbeiter(?:in)?|"
+    rf"\b(?i:mein(?:e|en)?|unser(?:e|en)?|my|our)\s+(?i:Kolleg(?:e|in|en|innen)|Mitarbeiter(?:in)?|"
     rf"Vertreter(?:in)?|colleagues?)\s+(?:(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+)?{_TITLES}"
     rf"({PERSON_NAME})"
 )
@@ -141,12 +141,13 @@ ORGANIZATION_LINE = re.compile(
     r"Technische Universität|Bezirksregierung|Landschaftsverband|Regionalverband|"
     r"Industrie- und Handelskammer|Handwerkskammer|Städte- und Gemeindebund|Städtetag)\b.*"
     r"|.*(?:-Kreis|er Kreis|kreis)$|.*\b(?:GmbH|AG|e\.\s?V\.|mbH)\b.*"
-    r"|\S*(?:genossenschaft|verband|kammer|agentur|stadtwerke|werke|betriebe)$",
+    r"|\S*(?:genossenschaft|verband|kammer|agentur|stadtwerke|werke|betriebe)$"
+    r"|.*\b(?:SE|KG|AöR|eG|gGmbH)$",
 )
 # "ich arbeite bei der Stadt Fröndenberg/Ruhr", "für die Stadt Unna"
 ORGANIZATION_IN_TEXT = re.compile(
-    r"\b(?:bei|für|von|seitens)\s+(?:der|dem|den|die)\s+((?:Stadt|Gemeinde|Kreis|Hochschule|"
-    r"Universität)\s+[A-ZÄÖÜ][\w/\-äöüß]+(?:\s+(?:an der|am)\s+[A-ZÄÖÜ]\w+)?)"
+    r"(?i:\b(?:bei|für|von|seitens)\s+(?:der|dem|den|die)\s+|\()((?i:stadt|gemeinde|kreis|hochschule|"
+    r"universität)\s+[\w/\-äöüß]+(?:\s+(?:an der|am)\s+[A-ZÄÖÜ]\w+)?)"
     # "bei der WFG Kreis Unna": capitalised words that contain an organisation word
     r"|\b(?:bei|beim|für|seitens)\s+(?:der|dem|den|die\s+)?\s*((?:[A-ZÄÖÜ][\w/\-äöüß.]*\s){0,3}"
     r"(?:Stadt|Gemeinde|Kreis|Hochschule|Universität|Wirtschaftsförderung|Stadtwerke|Kammer|"
@@ -210,12 +211,22 @@ FORWARDED_FROM = re.compile(
 # A person sent in someone else's place: too easy to get wrong automatically.
 SUBSTITUTE = re.compile(
     r"an meiner stelle|an seiner stelle|an ihrer stelle|stattdessen|statt\s+(?:mir|ihm|ihr|meiner)|"
+    r"\b(?:meinen|ihren|seinen)\s+platz\b[^.?!]{0,40}\b(?:übernimm\w*|übernehm\w*|bekomm\w*)|"
+    r"(?:kolleg\w*|colleague)[^.?!]{0,100}\b(?:meinen|my)\s+(?:platz|seat|place)\b|"
+    r"\btake\s+(?:over\s+)?my\s+(?:seat|place)\b|"
     r"in vertretung|vertritt mich|instead of|in my place|on my behalf",
     re.I,
 )
+# "mit ein paar Leuten": a number nobody can seat.
+VAGUE_COUNT = re.compile(
+    r"\b(?:ein paar|mehreren?|einigen?|a few|several|some)\s+(?:leute|leuten|personen|kolleg\w*|"
+    r"mitarbeit\w*|people|colleagues|persons)\b",
+    re.I,
+)
+
 # Sentences about taking part, for names of persons who come ("Neben mir kommen ...").
 PARTICIPATION = re.compile(
-    r"\bkomm(?:e|en|t)\b|\bdabei\b|\bbegleite|\bteilnehm|\bteil\b|\banmeld|\bjoin|\bcome|\battend",
+    r"komm(?:e|en|t)\b|\bdabei\b|\bbegleite|\bteilnehm|\bteil\b|\banmeld|\bjoin|\bcome|\battend",
     re.I,
 )
 
@@ -226,7 +237,7 @@ SELF_EXCLUSION = re.compile(
 )
 # Not yet a registration: "bevor ich mich anmelde", "ich überlege", "before I register".
 TENTATIVE = re.compile(
-    r"\bbevor\b|\bbefore\b|\banschließend\b|\bgesondert\b|\bspäter\b|\blater\b|"
+    r"\bbevor\b|\bbefore\b|\bif\b|\bthemselves\b|\banschließend\b|\bgesondert\b|\bspäter\b|\blater\b|"
     r"\bbevor\s+ich\b|\büberlege|\binteresse\b|\bfalls\s+ich\b|\bbefore\s+I\b|\bconsidering\b|"
     r"\binterested\b|\bthinking\s+(?:of|about)\b",
     re.I,
@@ -235,7 +246,7 @@ TENTATIVE = re.compile(
 NEGATION = re.compile(r"\bnicht\b|\bkein|\bnot\b|n't\b|\bnever\b", re.I)
 # Abbreviations whose dot does not end a sentence.
 ABBREVIATION_DOT = re.compile(
-    r"\b(z|B|u|a|d|h|bzw|ca|Dr|Prof|Ing|Dipl|Nr|Str|St|Tel|ggf|evtl|inkl|vgl|usw|etc|i|A|V|Hr|Fr)\.(?=\s*\S)"
+    r"\b(z|B|u|a|d|h|bzw|ca|Dr|Prof|Ing|Dipl|Nr|Str|St|Tel|ggf|evtl|inkl|vgl|usw|etc|i|A|V|Hr|Fr)\.(?=\s)"
     r"|(?<=\d)\.(?=\s*\d|\s+[A-ZÄÖÜa-zäöü])",
 )
 # A question sentence that only asks to be registered is not a question for staff.

@@ -91,8 +91,10 @@ def _intent(mail: ParsedMail, body: _Body, ctx: Context, language: str) -> Inten
         return _unsure(Kind.OTHER, language, "Interne Mail aus der eigenen Verwaltung.")
     if replying and not question:
         return Intent(kind=Kind.THANKS, language=language)
-    if question:
+    if question and rules.EVENT_WORDS.search(f"{mail.subject}\n{text}"):
         return Intent(kind=Kind.QUESTION, has_question=True, language=language)
+    if question:
+        return _unsure(Kind.OTHER, language, "Frage ohne erkennbaren Bezug zur Veranstaltung.")
     if rules.THANKS.search(text) and rules.REPLY_SUBJECT.search(mail.subject):
         return Intent(kind=Kind.THANKS, language=language)
     return _unsure(Kind.OTHER, language, "Weder Anmeldung, Abmeldung noch Frage erkannt.")
@@ -422,8 +424,9 @@ def _forwarded_author(mail: ParsedMail, body: _Body, ctx: Context) -> Address | 
         return None
     history = split_history(mail.full_text).history
     headers = list(rules.FORWARDED_FROM.finditer(history))
-    for match, following in zip(headers, [*headers[1:], None], strict=True):
-        part = history[match.end() : following.start() if following else len(history)]
+    for index, match in enumerate(headers):
+        end = headers[index + 1].start() if index + 1 < len(headers) else len(history)
+        part = history[match.end() : end]
         if not (rules.REGISTRATION.search(part) and _speaks_for_self(part)):
             continue
         email = clean_address(match.group("email"))

@@ -22,8 +22,10 @@ from inbox_bot.names import clean_address
 logging.getLogger("mailparser").setLevel(logging.ERROR)
 
 MAX_HEADER_VALUE = 2000
-_MSGID = re.compile(r"<[^<>\s]{1,250}>")
-_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_MSGID = re.compile(r"<[^<>\s\x00-\x1f\x7f]{1,250}>")
+# Replies go out as plain ASCII addresses: anything else (control bytes, 8-bit) is no
+# address to answer; such a mail goes to staff.
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
@@ -31,21 +33,25 @@ class ParseFailure(Exception):
     """The bytes are not a mail we can read; the pipeline sends it to staff review."""
 
 
-# CPython's header parser is super-linear on some inputs (";;;;"): refuse huge headers.
+# CPython's header parser is super-linear on some inputs (";;;;", python/cpython#87075):
+# refuse a huge header block, and any single header (also of a body part) over 32 KB.
 MAX_HEADER_BYTES = 256 * 1024
+MAX_ONE_HEADER = 32 * 1024
+# A mail with thousands of parts is no registration; staff look at it.
+MAX_PARTS = 500
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
 
 
 def parse_mail(raw: bytes) -> ParsedMail:
-    end = raw.find(b"\r\n\r\n", 0, MAX_HEADER_BYTES + 4)
-    if end < 0:
-        end = raw.find(b"\n\n", 0, MAX_HEADER_BYTES + 2)
-    if end < 0 and len(raw) > MAX_HEADER_BYTES:
-        raise ParseFailure(f"header longer than {MAX_HEADER_BYTES // 1024} KB")
+    _check_size(raw)
     try:
         mail = mailparser.parse_from_bytes(raw)
         message: Message = mail.message
     except Exception as exc:  # mail-parser raises many types on hostile input
         raise ParseFailure(f"{type(exc).__name__}: {exc}"[:300]) from exc
+    parts = sum(1 for _ in message.walk())
+    if parts > MAX_PARTS:
+        raise ParseFailure(f"{parts} MIME parts (more than {MAX_PARTS})")
     headers = _headers(message)
     sender, spoofed = _first_address(mail.from_, headers.get("from", ()))
     reply_to, _ = _first_address(mail.reply_to, headers.get("reply-to", ()))
@@ -69,6 +75,24 @@ def parse_mail(raw: bytes) -> ParsedMail:
         defects=tuple(str(d) for d in (mail.defects_categories or ())),
         spoofed_display_name=spoofed,
     )
+
+
+def _check_size(raw: bytes) -> None:
+    end = raw.find(b"\r\n\r\n", 0, MAX_HEADER_BYTES + 4)
+    if end < 0:
+        end = raw.find(b"\n\n", 0, MAX_HEADER_BYTES + 2)
+    if end < 0 and len(raw) > MAX_HEADER_BYTES:
+        raise ParseFailure(f"header longer than {MAX_HEADER_BYTES // 1024} KB")
+    current = 0
+    for line in raw.splitlines():
+        if line[:1] in (b" ", b"\t"):
+            current += len(line)  # a folded continuation of the header above
+        elif _HEADER_LINE.match(line):
+            current = len(line)
+        else:
+            current = 0
+        if current > MAX_ONE_HEADER:
+            raise ParseFailure(f"a header line longer than {MAX_ONE_HEADER // 1024} KB")
 
 
 def one_line(value: str, limit: int = 300) -> str:

@@ -217,6 +217,14 @@ SUBSTITUTE = re.compile(
     r"in vertretung|vertritt mich|instead of|in my place|on my behalf",
     re.I,
 )
+# A question is acknowledged automatically only when it is about the event.
+EVENT_WORDS = re.compile(
+    r"veranstaltung|austausch|anmeld|teilnah|teilnehm|platz|plätze|parkpl|westfalenhalle|"
+    r"programm|agenda|dezember|december|05\.?12|5\.\s?12|einladung|invitation|event|"
+    r"exchange|regist|attend|livestream|saal|smart city|barrierefrei|catering",
+    re.I,
+)
+
 # "mit ein paar Leuten": a number nobody can seat.
 VAGUE_COUNT = re.compile(
     r"\b(?:ein paar|mehreren?|einigen?|a few|several|some)\s+(?:leute|leuten|personen|kolleg\w*|"

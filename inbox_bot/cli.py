@@ -80,6 +80,8 @@ def cli(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # imapclient's DEBUG log is the IMAP protocol itself, mail text included: never shown.
+    logging.getLogger("imapclient").setLevel(logging.INFO)
 
 
 # --- building the shell ---
@@ -205,6 +207,8 @@ def run(config_path: Path) -> None:
             )
             for problem in report.problems:
                 log.warning("%s", problem)
+            if report.smtp_unreachable:
+                log.warning("SMTP: %s; replies wait in the outbox", report.smtp_unreachable)
             return True
 
         click.echo(

@@ -6,6 +6,7 @@ Network methods are a few lines each; library types and errors stop here.
 from __future__ import annotations
 
 import contextlib
+import logging
 import ssl
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ from imapclient.util import to_unicode
 from inbox_bot.config import ImapSettings, Security, require_password
 from inbox_bot.errors import MailboxUnavailable, TLSFailure
 from inbox_bot.model import FetchedMail, MailMeta
+
+log = logging.getLogger(__name__)
 
 # Servers reject very long UID sets ("Too long argument"): ask in chunks.
 _CHUNK = 200
@@ -125,6 +128,7 @@ class Mailbox:
             response = self._imap().fetch(sorted(wanted), ["BODY.PEEK[]"])
         except (IMAPClientError, OSError) as exc:
             raise MailboxUnavailable(f"IMAP fetch failed: {exc}") from exc
+        log.debug("fetched %d of %d messages", len(response), len(wanted))
         mails = []
         for uid, meta in wanted.items():
             raw = response.get(uid, {}).get(b"BODY[]")

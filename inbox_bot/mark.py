@@ -16,6 +16,9 @@ def mark_done(deps: Deps, mailbox: Mailbox) -> None:
     for row in deps.store.unmarked(deps.settings.imap.folder, mailbox.uidvalidity):
         replies = deps.store.outbox_for_message(row["id"])
         if any(r.state not in ("sent", "failed") for r in replies):
+            if row["needs_review"]:
+                # Held back (reply cap, retries): staff see it now, \Answered comes later.
+                mailbox.add_flags(row["uid"], ["\\Flagged"])
             continue  # wait until the reply is out
         flags = []
         if any(r.state == "sent" for r in replies):

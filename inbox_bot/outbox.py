@@ -34,19 +34,21 @@ def send_outbox(deps: Deps, mailbox: Mailbox, report: CycleReport) -> None:
         return  # tried once this cycle already; the next cycle tries again
     now = deps.clock()
     due = [_settle_unknown(deps, mailbox, item) for item in deps.store.pending_outbox(now)]
-    todo = [item for item in due if item is not None and _within_limits(deps, item, report)]
+    todo = [item for item in due if item is not None]
     if todo:
         try:
             with deps.open_smtp() as smtp:
                 for item in todo:
                     if _over_hourly_budget(deps, report):
                         break
+                    # Checked before each reply: several replies to one address in one batch.
+                    if not _within_limits(deps, item, report):
+                        continue
                     if not _send_one(deps, mailbox, smtp, item, report):
                         break
         except SendTemporary as exc:
             # The server is away: the rows wait as they are; the poll interval paces retries
             # and a long outage never turns a reply into a failure.
-            report.problems.append(f"Antworten warten im Postausgang: {exc}")
             report.smtp_unreachable = str(exc)
     report.send_waiting = len(deps.store.pending_outbox())
 
@@ -108,7 +110,9 @@ def _send_one(
         _fail(deps, item, str(exc), report)
         return True
     except SendUnknown as exc:
+        # Look again (Sent folder) next cycle, not at once: the server may still file it.
         deps.store.set_outbox_state(item.id, "unknown", str(exc))
+        deps.store.retry_later(item.id, str(exc), deps.clock() + FIRST_PAUSE, state="unknown")
         report.problems.append(f"Antwort {item.message_id}: Ausgang ungewiss ({exc})")
         return False
     except SendError as exc:

@@ -10,7 +10,6 @@ import logging
 import re
 from email.header import Header, decode_header, make_header
 from email.message import Message
-from email.utils import getaddresses
 
 import mailparser
 
@@ -53,8 +52,8 @@ def parse_mail(raw: bytes) -> ParsedMail:
     if parts > MAX_PARTS:
         raise ParseFailure(f"{parts} MIME parts (more than {MAX_PARTS})")
     headers = _headers(message)
-    sender, spoofed = _first_address(mail.from_, headers.get("from", ()))
-    reply_to, _ = _first_address(mail.reply_to, headers.get("reply-to", ()))
+    sender, spoofed = _first_address(message, "from")
+    reply_to, _ = _first_address(message, "reply-to")
     full = _body_text(mail)
     split = split_history(full)
     return ParsedMail(
@@ -133,19 +132,67 @@ def _text(chunk: bytes | str, charset: str | None) -> str:
         return chunk.decode("cp1252", "replace")
 
 
-def _first_address(
-    parsed: list[tuple[str, str]] | None, raw: tuple[str, ...]
-) -> tuple[Address | None, bool]:
-    """The first real address; a display name that is itself an address is never used."""
-    candidates = list(parsed or []) or getaddresses(list(raw))
-    for name, address in candidates:
-        address = clean_address(str(address))
-        if not _ADDRESS.match(address):
-            continue
-        name = one_line(str(name))
-        spoofed = "@" in name
-        return Address(name="" if spoofed else name, email=address), spoofed
+def _first_address(message: Message, name: str) -> tuple[Address | None, bool]:
+    """The first address of an address header, read from the RAW header text.
+
+    Encoded words are decoded only for the display name, after the address is found:
+    "=?utf-8?q?x:_anna@unna.de?= <mallory@evil.example>" is mallory, never anna. A
+    display name that is itself an address is never used (spoofing).
+    """
+    for value in message.get_all(name) or ():
+        raw = _raw_text(value)
+        for segment in _top_level(raw, ","):
+            found = _angle_address(segment)
+            if found is None:
+                continue
+            display, address = found
+            address = clean_address(address)
+            if not _ADDRESS.match(address):
+                continue
+            display = one_line(_decode(display).strip().strip('"').strip())
+            spoofed = "@" in display
+            return Address(name="" if spoofed else display, email=address), spoofed
     return None, False
+
+
+def _raw_text(value: object) -> str:
+    if isinstance(value, Header):
+        # Raw 8-bit header bytes: text as written, encoded words (if any) left as they are.
+        return "".join(_text(chunk, charset) for chunk, charset in decode_header(value))
+    return str(value)
+
+
+def _angle_address(segment: str) -> tuple[str, str] | None:
+    """(display name, address): the last <...> of a segment, or the bare address."""
+    segment = re.sub(r"\([^()]*\)", " ", segment).strip()  # comments
+    close = segment.rfind(">")
+    opened = segment.rfind("<", 0, close) if close >= 0 else -1
+    if opened >= 0:
+        return segment[:opened], segment[opened + 1 : close].strip()
+    if "<" in segment or ">" in segment or " " in segment.strip():
+        return None
+    return "", segment.strip()
+
+
+def _top_level(text: str, separator: str) -> list[str]:
+    """Split at separators outside quotes and angle brackets."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted, depth = False, 0
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        elif char == "<" and not quoted:
+            depth += 1
+        elif char == ">" and not quoted and depth:
+            depth -= 1
+        if char == separator and not quoted and not depth:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return [part for part in parts if part.strip()]
 
 
 def _first_msgid(values: tuple[str, ...]) -> str | None:

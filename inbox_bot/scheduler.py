@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 
 FIRST_RETRY_SECONDS = 5
+STOP_GRACE_SECONDS = 60
 
 
 def run_forever(cycle: Callable[[], bool], interval_seconds: int, stop: threading.Event) -> None:
@@ -36,13 +37,15 @@ def run_forever(cycle: Callable[[], bool], interval_seconds: int, stop: threadin
     )
 
     failures = 0
+    busy = threading.Lock()  # held while a cycle runs, so stopping can wait for it
 
     def guarded() -> None:
         nonlocal failures
         if stop.is_set():
             return
         try:
-            ok = cycle()
+            with busy:
+                ok = cycle()
         except Exception:  # the worker outlives any single failed cycle
             log.exception("poll cycle failed")
             ok = False
@@ -73,6 +76,11 @@ def run_forever(cycle: Callable[[], bool], interval_seconds: int, stop: threadin
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         scheduler.start()
+        # The cycle at hand finishes its mail (it checks `stop`) before the store closes.
+        if busy.acquire(timeout=STOP_GRACE_SECONDS):
+            busy.release()
+        else:
+            log.warning("the running cycle did not finish within %s s", STOP_GRACE_SECONDS)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)

@@ -331,12 +331,11 @@ class Store:
         )
         return [_outbox(r) for r in rows]
 
-    def retry_later(self, item_id: int, error: str, when: datetime) -> None:
+    def retry_later(self, item_id: int, error: str, when: datetime, state: str = "retry") -> None:
         with self.transaction() as db:
             db.execute(
-                "UPDATE outbox SET state = 'retry', last_error = ?, next_attempt_at = ? "
-                "WHERE id = ?",
-                (error, iso(when), item_id),
+                "UPDATE outbox SET state = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
+                (state, error, iso(when), item_id),
             )
 
     def sent_since(self, since: datetime, recipient: str | None = None) -> int:

@@ -44,6 +44,7 @@ def decision_record(
         "waitlist_position": first.waitlist_position if first else None,
         "persons": [_person(p) for p in decision.placements],
         "promoted": [_person(p) for p in decision.promotions],
+        "authorized_by": sorted(request.thread_contacts),
         "reply_message_id": reply_ids[0] if reply_ids else None,
         "reply_message_ids": list(reply_ids),
         "needs_review": decision.needs_review or bool(extra_reasons),
@@ -108,8 +109,9 @@ def sync_log_file(store: Store, path: Path) -> int:
     with path.open("a", encoding="utf-8") as handle:
         if path.stat().st_size and not _ends_with_newline(path):
             handle.write("\n")  # close a line torn by a crash
-        for seq, record in rows:
-            handle.write(json.dumps({"seq": seq, **json.loads(record)}, ensure_ascii=False) + "\n")
+        for seq, record, digest in rows:
+            entry = {"seq": seq, **json.loads(record), "hash": digest}
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
     return len(rows)
@@ -135,3 +137,16 @@ def _ends_with_newline(path: Path) -> bool:
     with path.open("rb") as handle:
         handle.seek(-1, os.SEEK_END)
         return handle.read(1) == b"\n"
+
+
+def rewrite_log_file(store: Store, path: Path) -> None:
+    """Write the whole file anew from the database (after a deletion changed records)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("w", encoding="utf-8") as handle:
+        for seq, record, digest in store.log_after(0):
+            entry = {"seq": seq, **json.loads(record), "hash": digest}
+            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)

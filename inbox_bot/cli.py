@@ -26,11 +26,12 @@ from inbox_bot.classify import Context
 from inbox_bot.config import Settings, load_settings
 from inbox_bot.cycle import CycleReport, Deps
 from inbox_bot.errors import AlreadyRunning, ConfigError, InboxBotError
-from inbox_bot.export import allocation, attendees_csv
+from inbox_bot.export import allocation, attendees_csv, attendees_xlsx
 from inbox_bot.mailbox import Mailbox
 from inbox_bot.organizations import load_directory
 from inbox_bot.pipeline import run_once
 from inbox_bot.render import Renderer
+from inbox_bot.report import DEFAULT_FILE, refresh_report, write_report
 from inbox_bot.smtp import SmtpSender
 from inbox_bot.store import Store, iso, open_memory_copy, open_store
 
@@ -149,6 +150,8 @@ def poll_cycle(deps: Deps, *, dry_run: bool = False) -> CycleReport:
     if not dry_run:
         deps.store.set_meta("last_poll_ok", iso(deps.clock()))
         sync_log_file(deps.store, deps.settings.storage.log)
+        # The staff's HTML page ([report] path); a failure is logged, never fails the poll.
+        refresh_report(deps.settings, deps.store, deps.clock())
     return report
 
 
@@ -247,15 +250,19 @@ def status(config_path: Path) -> None:
 
 @cli.command()
 @CONFIG
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="json")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def export(config_path: Path, fmt: str, output: Path | None) -> None:
-    """The allocation as JSON (stdout by default) or CSV for Excel."""
+    """The allocation as JSON (stdout by default), CSV or an XLSX workbook for Excel."""
+    if fmt == "xlsx" and output is None:
+        _fail("export --format xlsx needs --output FILE (a workbook is not printed)", 2)
     settings = settings_from(config_path)
     with open_store(settings.storage.database) as store:
         data = allocation(settings, store)
     if fmt == "csv":
         payload = attendees_csv(data)
+    elif fmt == "xlsx":
+        payload = attendees_xlsx(data)
     else:
         payload = (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     if output is None:
@@ -264,6 +271,26 @@ def export(config_path: Path, fmt: str, output: Path | None) -> None:
     else:
         output.write_bytes(payload)
         click.echo(f"inbox-bot: wrote {output}", err=True)
+
+
+@cli.command()
+@CONFIG
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The HTML file (default: [report] path, else allocation-report.html here).",
+)
+def report(config_path: Path, output: Path | None) -> None:
+    """The allocation report for staff: one HTML page, also for printing the door list."""
+    settings = settings_from(config_path)
+    target = output or settings.report.path or Path(DEFAULT_FILE)
+    with open_store(settings.storage.database) as store:
+        try:
+            write_report(settings, store, datetime.now(UTC), target)
+        except OSError as exc:
+            _fail(f"cannot write {target}: {exc.strerror or exc}", 1)
+    click.echo(f"inbox-bot: wrote {target}", err=True)
 
 
 @cli.command()
@@ -347,3 +374,12 @@ def print_report(report: CycleReport, settings: Settings, *, dry_run: bool) -> N
         )
     for problem in report.problems:
         click.echo(f"note: {problem}", err=True)
+
+
+def _register_staff_commands() -> None:
+    from inbox_bot.staff_cli import register
+
+    register(cli, CONFIG, build_deps, settings_from)
+
+
+_register_staff_commands()

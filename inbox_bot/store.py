@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from inbox_bot.allocate import AllocationState, Limits
 from inbox_bot.errors import AlreadyRunning, StoreError
+from inbox_bot.logchain import GENESIS, chained
 from inbox_bot.model import Attendee, OutgoingRow, Status
 
 _MIGRATIONS: tuple[str, ...] = (
@@ -89,6 +90,21 @@ _MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;
     CREATE INDEX outbox_state ON outbox (state);
     CREATE INDEX outbox_recipient ON outbox (recipient, sent_at);
+    """,
+    # 3: the allocation log becomes a hash chain; staff actions and deletions are recorded
+    """
+    ALTER TABLE log ADD COLUMN hash TEXT;
+    """,
+    # 4: mail the bot sends by itself (reminder, waitlist closed): at most once per
+    # attendee and kind, ever, also after a restart (inbox_bot/notices.py)
+    """
+    CREATE TABLE notices (
+        attendee_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        queued_at TEXT NOT NULL,
+        PRIMARY KEY (attendee_id, kind)
+    );
     """,
 )
 
@@ -317,7 +333,57 @@ class Store:
         )
 
     def _append_log(self, db: sqlite3.Connection, record: Mapping[str, Any]) -> None:
-        db.execute("INSERT INTO log (record) VALUES (?)", (json.dumps(record, ensure_ascii=False),))
+        last = db.execute("SELECT hash FROM log ORDER BY seq DESC LIMIT 1").fetchone()
+        body, digest = chained(last[0] if last and last[0] else GENESIS, record)
+        db.execute(
+            "INSERT INTO log (record, hash) VALUES (?, ?)",
+            (json.dumps(body, ensure_ascii=False), digest),
+        )
+
+    def append_log(self, record: Mapping[str, Any]) -> None:
+        """A log record of its own (staff action, deletion), in its own transaction."""
+        with self.transaction() as db:
+            self._append_log(db, record)
+
+    def rechain_log(self, db: sqlite3.Connection) -> None:
+        """After a deletion rewrote records: compute the chain anew, in order."""
+        prev = GENESIS
+        for seq, text in list(db.execute("SELECT seq, record FROM log ORDER BY seq")):
+            record = json.loads(text)
+            record.pop("prev_hash", None)
+            body, prev = chained(prev, record)
+            db.execute(
+                "UPDATE log SET record = ?, hash = ? WHERE seq = ?",
+                (json.dumps(body, ensure_ascii=False), prev, seq),
+            )
+
+    # --- notices the bot sends by itself (reminders, waitlist closed) ---
+
+    def notices_done(self) -> frozenset[tuple[str, str]]:
+        """(attendee id, kind) of every notice ever queued."""
+        rows = self.db.execute("SELECT attendee_id, kind FROM notices")
+        return frozenset((r[0], r[1]) for r in rows)
+
+    def queue_notice(self, attendee_ids: Sequence[str], kind: str, row: OutgoingRow) -> bool:
+        """Queue one notice and note it for its attendees, in one transaction.
+
+        False (and nothing queued) when any of them already had this kind of notice:
+        the notices table is the idempotency key, so a restart never sends one twice.
+        """
+        with self.transaction() as db:
+            for attendee_id in attendee_ids:
+                if db.execute(
+                    "SELECT 1 FROM notices WHERE attendee_id = ? AND kind = ?", (attendee_id, kind)
+                ).fetchone():
+                    return False
+            for attendee_id in attendee_ids:
+                db.execute(
+                    "INSERT INTO notices (attendee_id, kind, message_id, queued_at) "
+                    "VALUES (?,?,?,?)",
+                    (attendee_id, kind, row.message_id, iso(now_utc())),
+                )
+            self._queue(db, None, row)
+        return True
 
     # --- outbox ---
 
@@ -421,9 +487,13 @@ class Store:
             )
         )
 
-    def log_after(self, seq: int) -> list[tuple[int, str]]:
+    def log_after(self, seq: int) -> list[tuple[int, str, str]]:
+        """(seq, record JSON, hash) of the records after `seq`."""
         return list(
-            self.db.execute("SELECT seq, record FROM log WHERE seq > ? ORDER BY seq", (seq,))
+            self.db.execute(
+                "SELECT seq, record, COALESCE(hash, '') FROM log WHERE seq > ? ORDER BY seq",
+                (seq,),
+            )
         )
 
     def get_meta(self, key: str) -> str | None:

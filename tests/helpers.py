@@ -24,6 +24,8 @@ def write_config(
     capacity: int = 10,
     deadline: str = "2018-11-23T23:59:59+01:00",
     extra: str = "",
+    starts_at: str = "2018-12-05T10:00:00+01:00",
+    ends_at: str = "2018-12-05T13:00:00+01:00",
 ) -> Path:
     config = folder / "event.toml"
     config.write_text(
@@ -47,8 +49,8 @@ message_id_domain = "smartcity.dortmund.de"
 [event]
 title = "Interkommunaler Austausch"
 organizer = "Allianz Smart City Dortmund"
-starts_at = "2018-12-05T10:00:00+01:00"
-ends_at = "2018-12-05T13:00:00+01:00"
+starts_at = "{starts_at}"
+ends_at = "{ends_at}"
 timezone = "Europe/Berlin"
 venue = "Saal 9 und 10, Kongresszentrum Westfalenhallen Dortmund, Rheinlanddamm 200"
 capacity = {capacity}

@@ -587,6 +587,13 @@ def _org_for(email: str | None, ctx: Context) -> str | None:
 
 def _signature_org(signature: Iterable[str]) -> str | None:
     for line in signature:
+        # "Organisation: Stadt Unna", "Dienststelle: ...": the label is not the name
+        line = re.sub(
+            r"^(?:organisation|organization|dienststelle|firma|behörde)\s*:\s*",
+            "",
+            line,
+            flags=re.I,
+        )
         if rules.ORGANIZATION_LINE.fullmatch(line) and not re.search(r"\d{4,}", line):
             return line.split("|")[0].split(",")[0].strip()
     return None

@@ -130,6 +130,11 @@ class TemplateSettings(_Section):
     folder: Path | None = None
 
 
+class ReportSettings(_Section):
+    # The staff's allocation report (static HTML), rewritten after every poll cycle.
+    path: Path | None = None
+
+
 class RulesSettings(_Section):
     # Mail from these domains is internal (colleagues), never answered automatically
     # unless it registers someone.
@@ -153,6 +158,38 @@ class LimitSettings(_Section):
     send_attempts: int = Field(default=12, ge=1)
 
 
+_NOTICE_DE = (
+    "Datenschutz: Wir verwenden Ihre Angaben nur für die Organisation dieser Veranstaltung "
+    "und löschen sie {retention_days} Tage nach der Veranstaltung."
+)
+_NOTICE_EN = (
+    "Privacy: we use your details only to organise this event and delete them "
+    "{retention_days} days after the event."
+)
+
+
+class PrivacySettings(_Section):
+    """The privacy line (DSGVO) at the end of every reply; {retention_days} is filled in."""
+
+    notice: str = Field(default=_NOTICE_DE, min_length=1)
+    notice_en: str = Field(default=_NOTICE_EN, min_length=1)
+    retention_days: int = Field(default=30, ge=0, le=3650)
+
+    def text(self, language: str) -> str:
+        template = self.notice_en if language == "en" else self.notice
+        # replace, not str.format: other braces in staff-written text stay as they are
+        return template.replace("{retention_days}", str(self.retention_days))
+
+
+class ReminderSettings(_Section):
+    """Mail the bot sends by itself, without a mail to answer (opt-in: see Settings)."""
+
+    # A reminder this many days before the event to everyone with a seat; 0 or absent: none.
+    days_before: int = Field(default=0, ge=0, le=365)
+    # At the event's start, a short closing note to everyone still on the waitlist.
+    final_note: bool = True
+
+
 class Settings(_Section):
     imap: ImapSettings
     smtp: SmtpSettings
@@ -162,6 +199,10 @@ class Settings(_Section):
     templates: TemplateSettings = TemplateSettings()
     rules: RulesSettings = RulesSettings()
     limits: LimitSettings = LimitSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    # No [reminders] section: neither reminders nor closing notes are sent.
+    reminders: ReminderSettings = ReminderSettings(days_before=0, final_note=False)
+    report: ReportSettings = ReportSettings()
     source: Path | None = Field(default=None, exclude=True)
 
     @property
@@ -206,6 +247,7 @@ def settings_from_mapping(
                 if settings.templates.folder
                 else None
             ),
+            "report": ReportSettings(path=_relative(settings.report.path, base)),
             "source": source,
         }
     )

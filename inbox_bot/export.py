@@ -1,12 +1,22 @@
-"""The allocation as staff take it away: JSON for machines, CSV for German Excel."""
+"""The allocation as staff take it away: JSON for machines, CSV and XLSX for German Excel.
+
+CSV and XLSX share one description of their columns (`Column`, `SHEETS`); only the
+writing differs. Neither can turn a name into a formula: in CSV a cell that starts like
+one gets a leading `'`; in XLSX every text cell is written as a string cell (never a
+formula, whatever it starts with).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from inbox_bot.config import Settings
 from inbox_bot.model import Status
@@ -14,18 +24,99 @@ from inbox_bot.store import Store
 
 # A cell starting with one of these is a formula to Excel and LibreOffice (OWASP).
 _FORMULA_START = re.compile(r"^[=+\-@\t\r\n|%]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls other than tab/LF/CR, DEL, and what XML cannot carry (lone surrogates,
+# U+FFFE/U+FFFF): openpyxl refuses them, Excel shows them as boxes.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
-CSV_COLUMNS = (
-    ("status", "Status"),
-    ("seat", "Platz"),
-    ("waitlist_position", "Warteliste"),
-    ("name", "Name"),
-    ("organization", "Organisation"),
-    ("email", "E-Mail"),
-    ("contact", "Angemeldet von"),
-    ("registered_at", "Eingang"),
-    ("message_id", "Message-ID"),
+DATETIME_FORMAT = "DD.MM.YYYY HH:MM:SS"
+_MAX_WIDTH = 60  # characters; a longer value is shown cut off, the cell keeps all of it
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an export: header, where its value comes from, and its cell type."""
+
+    key: str
+    title: str
+    kind: str = "text"  # "text", "int" or "datetime" (an ISO 8601 string in the data)
+    get: Callable[[Mapping[str, Any]], Any] | None = None
+
+    def value(self, row: Mapping[str, Any]) -> Any:
+        return self.get(row) if self.get else row.get(self.key)
+
+
+def _person_columns(place: Column) -> tuple[Column, ...]:
+    return (
+        place,
+        Column("name", "Name"),
+        Column("organization", "Organisation"),
+        Column("email", "E-Mail"),
+        Column("contact", "Angemeldet von"),
+        Column("registered_at", "Eingang", "datetime"),
+        Column("status", "Status"),
+    )
+
+
+# Every person, cancelled and late included: the CSV and the sheet "Alle".
+CSV_COLUMNS: tuple[Column, ...] = (
+    Column("status", "Status"),
+    Column("seat", "Platz", "int"),
+    Column("waitlist_position", "Warteliste", "int"),
+    Column("name", "Name"),
+    Column("organization", "Organisation"),
+    Column("email", "E-Mail"),
+    Column("contact", "Angemeldet von"),
+    Column("registered_at", "Eingang", "datetime"),
+    Column("message_id", "Message-ID"),
+)
+
+LOG_COLUMNS: tuple[Column, ...] = (
+    # A mail's record: when it reached our server, the time that decides the order.
+    # A staff or privacy record (no mail): when it was done, and by whom.
+    Column("received_at", "Zeit", "datetime", lambda r: r.get("received_at") or r.get("time")),
+    Column("uid", "UID", "int"),
+    Column("sender", "Absender", get=lambda r: r.get("sender") or r.get("by")),
+    Column(
+        "persons",
+        "Personen",
+        get=lambda r: ", ".join(p.get("name") or "" for p in r.get("persons") or ()) or None,
+    ),
+    Column("kind", "Art"),
+    Column("decision", "Entscheidung"),
+    Column("seat", "Platz", "int"),
+    Column("waitlist_position", "Wartelistenplatz", "int"),
+    Column("reason", "Begründung"),
+)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    title: str
+    columns: tuple[Column, ...]
+    rows: Callable[[Mapping[str, Any]], Sequence[Mapping[str, Any]]]
+
+
+def _with_status(status: Status, order: str) -> Callable[[Mapping[str, Any]], list[Any]]:
+    def rows(data: Mapping[str, Any]) -> list[Any]:
+        chosen = [a for a in data["attendees"] if a["status"] == str(status)]
+        return sorted(chosen, key=lambda a: a[order] or 0)
+
+    return rows
+
+
+SHEETS: tuple[Sheet, ...] = (
+    Sheet(
+        "Teilnehmende",
+        _person_columns(Column("seat", "Platz", "int")),
+        _with_status(Status.CONFIRMED, "seat"),
+    ),
+    Sheet(
+        "Warteliste",
+        _person_columns(Column("waitlist_position", "Wartelistenplatz", "int")),
+        _with_status(Status.WAITLISTED, "waitlist_position"),
+    ),
+    Sheet("Entscheidungen", LOG_COLUMNS, lambda data: data.get("log", [])),
+    Sheet("Alle", CSV_COLUMNS, lambda data: data["attendees"]),
 )
 
 
@@ -78,6 +169,8 @@ def allocation(settings: Settings, store: Store) -> dict[str, Any]:
         },
         "attendees": attendees,
         "messages": messages,
+        # The allocation log as in the JSON-lines file: one record per decision.
+        "log": [{"seq": row[0], **json.loads(row[1])} for row in store.log_after(0)],
     }
 
 
@@ -88,11 +181,14 @@ def _list_order(a: Any) -> tuple[int, int, datetime, int, int]:
     return (_STATUS_ORDER[a.status], a.seat or 0, a.arrival, a.uid, a.index)
 
 
+def clean_text(value: object) -> str:
+    """The text of a cell without the characters a spreadsheet cannot hold."""
+    return "" if value is None else _CONTROL.sub("", str(value))
+
+
 def safe_cell(value: object) -> str:
-    """Text that a spreadsheet shows as text, never runs as a formula."""
-    if value is None:
-        return ""
-    text = _CONTROL.sub("", str(value))
+    """Text that a spreadsheet shows as text, never runs as a formula (for CSV)."""
+    text = clean_text(value)
     return "'" + text if _FORMULA_START.match(text) else text
 
 
@@ -100,7 +196,78 @@ def attendees_csv(data: dict[str, Any]) -> bytes:
     """Semicolons, UTF-8 with BOM and CRLF: what German Excel opens correctly."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerow([title for _, title in CSV_COLUMNS])
+    writer.writerow([column.title for column in CSV_COLUMNS])
     for person in data["attendees"]:
-        writer.writerow([safe_cell(person[key]) for key, _ in CSV_COLUMNS])
+        writer.writerow([safe_cell(column.value(person)) for column in CSV_COLUMNS])
     return out.getvalue().encode("utf-8-sig")
+
+
+def attendees_xlsx(data: dict[str, Any]) -> bytes:
+    """A workbook for Excel: confirmed attendees, waitlist, decision log, everybody.
+
+    Numbers are number cells, arrival times real date cells (local time of the event,
+    without zone, as Excel needs), every other value a string cell: never a formula or
+    a link, whatever it starts with.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    zone = ZoneInfo(data["event"]["timezone"])
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    bold = Font(bold=True)
+    for sheet in SHEETS:
+        ws = workbook.create_sheet(sheet.title)
+        widths = [_width(column.title) for column in sheet.columns]
+        for col, column in enumerate(sheet.columns, start=1):
+            cell = ws.cell(row=1, column=col)
+            _put_text(cell, column.title)
+            cell.font = bold
+        rows = sheet.rows(data)
+        for row_number, row in enumerate(rows, start=2):
+            for col, column in enumerate(sheet.columns, start=1):
+                cell = ws.cell(row=row_number, column=col)
+                shown = _put(cell, column, column.value(row), zone)
+                widths[col - 1] = max(widths[col - 1], _width(shown))
+        for col, width in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(col)].width = min(width + 2, _MAX_WIDTH)
+        last = f"{get_column_letter(len(sheet.columns))}{len(rows) + 1}"
+        ws.auto_filter.ref = f"A1:{last}"
+        ws.freeze_panes = "A2"
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _put(cell: Any, column: Column, value: Any, zone: ZoneInfo) -> str:
+    """Write one value with the column's type; returns the text as shown (for widths)."""
+    if value is None or value == "":
+        return ""
+    if column.kind == "int" and isinstance(value, int) and not isinstance(value, bool):
+        cell.value = value
+        return str(value)
+    if column.kind == "datetime":
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            pass  # not a time after all: kept as text below
+        else:
+            # The event's local time; Excel has no zones, so the offset goes.
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(zone).replace(tzinfo=None)
+            cell.value = moment.replace(microsecond=0)
+            cell.number_format = DATETIME_FORMAT
+            return "00.00.0000 00:00:00"
+    return _put_text(cell, value)
+
+
+def _put_text(cell: Any, value: object) -> str:
+    text = clean_text(value)
+    cell.value = text
+    cell.data_type = "s"  # a string cell: "=..." stays text, "#N/A" is no error value
+    return text
+
+
+def _width(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)

@@ -52,6 +52,9 @@ class ReplyKind(StrEnum):
     CANCELLATION = "cancellation"
     PROMOTION = "promotion"
     QUESTION = "question"
+    # Sent by the bot itself, not in answer to a mail (inbox_bot/notices.py).
+    REMINDER = "reminder"
+    WAITLIST_CLOSED = "waitlist_closed"
 
 
 @dataclass(frozen=True, kw_only=True)

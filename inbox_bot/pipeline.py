@@ -25,6 +25,7 @@ from inbox_bot.errors import (
 from inbox_bot.mailbox import Mailbox
 from inbox_bot.mark import mark_done
 from inbox_bot.model import FetchedMail, Intent, Kind, MailMeta, OutgoingRow, ParsedMail
+from inbox_bot.notices import queue_notices
 from inbox_bot.outbox import send_outbox
 from inbox_bot.parse import ParseFailure, parse_mail
 from inbox_bot.render import Original
@@ -51,6 +52,9 @@ def run_once(deps: Deps, *, dry_run: bool = False) -> CycleReport:
                 send_outbox(deps, mailbox, report)
                 mark_done(deps, mailbox)
         if not dry_run and not deps.stop.is_set():
+            # Reminders and closing notes due now, after this cycle's decisions (a person
+            # confirmed just now inside the reminder window is reminded too); idempotent.
+            queue_notices(deps, deps.clock())
             # Replies left from an earlier cycle (SMTP was down) go out even without new mail.
             send_outbox(deps, mailbox, report)
             mark_done(deps, mailbox)

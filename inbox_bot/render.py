@@ -3,13 +3,17 @@
 Nothing from an inbound header reaches an outbound header unchecked: the subject is
 reduced to one clean line, the recipient must be a plain addr-spec, and every other
 header is ours (the machine's Python lacks the fixes for CVE-2024-6923/CVE-2023-27043).
+
+Acceptances (with a seat) and promotions also carry the event as `einladung.ics`
+(inbox_bot/ics.py); reminders and the waitlist's closing note are rendered here too.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import decode_header, make_header
@@ -24,11 +28,14 @@ import jinja2
 from babel.dates import format_date, format_time
 from babel.dates import format_datetime as babel_datetime
 
+from inbox_bot import ics
 from inbox_bot.allocate import Decision, Placement, Request
 from inbox_bot.config import EventSettings, Settings
 from inbox_bot.errors import TemplateError
-from inbox_bot.model import OutgoingRow, ReplyKind
+from inbox_bot.model import Attendee, OutgoingRow, ReplyKind, Status
 from inbox_bot.parse import one_line
+
+log = logging.getLogger(__name__)
 
 _ADDR_SPEC = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 LANGUAGES = ("de", "en")
@@ -84,6 +91,10 @@ class Renderer:
             context["has_question"] = request.intent.has_question
             context["promoted"] = len(decision.promotions)
             text = self.body(decision.reply, language, context)
+            confirmed = [p for p in decision.placements if p.attendee.status is Status.CONFIRMED]
+            calendar = None
+            if decision.reply is ReplyKind.ACCEPTANCE and confirmed:
+                calendar = self.calendar(request.contact, confirmed, language, now)
             rows.append(
                 self.compose(
                     kind=decision.reply,
@@ -92,6 +103,7 @@ class Renderer:
                     text=text,
                     now=now,
                     original=original,
+                    calendar=calendar,
                 )
             )
         for promoted in decision.promotions:
@@ -113,6 +125,57 @@ class Renderer:
             text=self.body(ReplyKind.PROMOTION, language, context),
             now=now,
             original=None,
+            calendar=self.calendar(attendee.reply_address, (placement,), language, now),
+        )
+
+    def calendar(
+        self, recipient: str, placements: Sequence[Placement], language: str, now: datetime
+    ) -> bytes | None:
+        """The .ics for an acceptance or promotion: the event with the recipient's seats."""
+        seats = [
+            ics.Seat(name=p.attendee.name or "(ohne Namen)", seat=p.attendee.seat)
+            for p in placements
+        ]
+        try:
+            return ics.invitation(
+                self.settings, recipient=recipient, seats=seats, language=language, now=now
+            )
+        except Exception:  # the calendar file is a courtesy; it never holds back the reply
+            log.exception("calendar file for a reply could not be built; sent without it")
+            return None
+
+    # --- mail the bot sends by itself (inbox_bot/notices.py) ---
+
+    def notice(self, kind: ReplyKind, attendees: Sequence[Attendee], now: datetime) -> OutgoingRow:
+        """A reminder or a waitlist-closed note to one address, for one or more persons."""
+        if not attendees:
+            raise ValueError("a notice needs at least one attendee")
+        first = attendees[0]
+        language = first.language if first.language in LANGUAGES else "de"
+        placements = tuple(Placement(attendee=a) for a in attendees)
+        context = self.context(placements, language, arrival=first.arrival)
+        context["seat_rules"] = False  # how seats are given no longer matters here
+        facts = context["event"]
+        title = one_line(self.settings.event.title)
+        if kind is ReplyKind.REMINDER:
+            subject = (
+                f"Erinnerung: {title}, {facts['date']}"
+                if language == "de"
+                else f"Reminder: {title}, {facts['date']}"
+            )
+        else:
+            subject = (
+                f"Warteliste geschlossen: {title}"
+                if language == "de"
+                else f"Waiting list closed: {title}"
+            )
+        return self.compose(
+            kind=kind,
+            recipient=first.reply_address,
+            subject=subject,
+            text=self.body(kind, language, context),
+            now=now,
+            original=None,
         )
 
     def context(
@@ -127,6 +190,9 @@ class Renderer:
             "sender_name": self.settings.smtp.from_name or event.organizer,
             "has_question": False,
             "promoted": 0,
+            # The footer's paragraph on how seats are given (not in reminders).
+            "seat_rules": True,
+            "privacy_notice": self.settings.privacy.text(language),
             "persons": [
                 {
                     "name": p.attendee.name or "(ohne Namen)",
@@ -150,6 +216,7 @@ class Renderer:
         text: str,
         now: datetime,
         original: Original | None,
+        calendar: bytes | None = None,
     ) -> OutgoingRow:
         if not _ADDR_SPEC.match(recipient):
             raise TemplateError(f"reply address is not a plain mail address: {recipient[:80]!r}")
@@ -171,6 +238,18 @@ class Renderer:
         mail["X-Auto-Response-Suppress"] = "All"
         mail["X-Inbox-Bot-Loop"] = smtp.id_domain
         mail.set_content(text, charset="utf-8", cte="quoted-printable")
+        if calendar is not None:
+            # multipart/mixed: the text, then the .ics (text/calendar; method=PUBLISH).
+            mail.add_attachment(
+                calendar.decode("utf-8"),
+                subtype="calendar",
+                charset="utf-8",
+                cte="base64",  # keeps the CRLF line ends and folding of the .ics exact
+                filename=ics.FILENAME,
+                params={"method": "PUBLISH"},
+            )
+            for part in mail.iter_attachments():
+                del part["MIME-Version"]  # belongs to the top level only
         data = mail.as_bytes()
         _check_headers(data, expected=set(mail.keys()))
         return OutgoingRow(kind=str(kind), message_id=message_id, recipient=recipient, data=data)

@@ -3,6 +3,13 @@
 Never two cycles at once (max_instances=1), a late cycle still runs (generous
 misfire grace), and SIGINT/SIGTERM stop cleanly: the current mail finishes, the rest
 waits for the next start.
+
+Reminders and the closing note to the waitlist ride on the same job, not on jobs of
+their own: every cycle (in `run` and in a single `poll` alike) queues the notices that
+are due (`inbox_bot.notices.queue_notices`, called by the pipeline before its send
+step), and the cycle's send step sends them. The `notices` table makes that idempotent,
+so a job store, a missed date trigger or a restart can neither lose nor repeat one; a
+notice is at most one poll interval late.
 """
 
 from __future__ import annotations

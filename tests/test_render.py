@@ -84,7 +84,7 @@ def test_reply_headers_thread_and_mark_it_automatic(tmp_path: Path) -> None:
     assert mail["Auto-Submitted"] == "auto-replied"
     assert mail["X-Auto-Response-Suppress"] == "All"
     assert mail["Message-ID"] == row.message_id and row.message_id.endswith("@dortmund.de>")
-    body = mail.get_content()
+    body = mail.get_body(preferencelist=("plain",)).get_content()  # beside it: the .ics
     assert "Jürgen Müller (Stadt Unna): Platz 3 von 10" in body
     assert "6. November 2018 um 09:05:12 Uhr" in body  # Berlin time, not UTC
 
@@ -122,7 +122,8 @@ def test_staff_template_folder_overrides_one_template(tmp_path: Path) -> None:
     decision, request = _decision()
     renderer = Renderer(_settings(tmp_path, folder="staff"))
     [row] = renderer.replies(decision, request, Original(message_id=None, subject="x"), ARRIVAL)
-    body = message_from_bytes(row.data, policy=policy.default).get_content()
+    mail = message_from_bytes(row.data, policy=policy.default)
+    body = mail.get_body(preferencelist=("plain",)).get_content()
     assert body.replace("\r\n", "\n") == "Hallo Jürgen Müller, Sie sind dabei.\n"
     # Templates not copied by staff still come from the defaults.
     assert "Warteliste" in renderer.body(
@@ -139,3 +140,51 @@ def test_a_broken_staff_template_is_a_template_error(tmp_path: Path) -> None:
         Renderer(_settings(tmp_path, folder="staff")).replies(
             decision, request, Original(message_id=None, subject="x"), ARRIVAL
         )
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_every_reply_kind_ends_with_the_privacy_line(tmp_path: Path, language: str) -> None:
+    decision, _ = _decision()
+    renderer = Renderer(_settings(tmp_path))
+    context = renderer.context(decision.placements, language, arrival=ARRIVAL)
+    line = (
+        "Datenschutz: Wir verwenden Ihre Angaben nur für die Organisation dieser "
+        "Veranstaltung und löschen sie 30 Tage nach der Veranstaltung."
+        if language == "de"
+        else "Privacy: we use your details only to organise this event and delete them "
+        "30 days after the event."
+    )
+    for kind in ReplyKind:
+        body = renderer.body(kind, language, context)
+        assert line in _flat(body), kind
+        assert _flat(body).endswith(line), kind  # the last words of every reply
+
+
+def test_the_privacy_line_and_retention_are_configurable(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    settings = settings.model_copy(
+        update={
+            "privacy": settings.privacy.model_copy(
+                update={
+                    "notice": "Löschung {retention_days} Tage danach {keine Formatierung}.",
+                    "retention_days": 14,
+                }
+            )
+        }
+    )
+    decision, request = _decision()
+    [row] = Renderer(settings).replies(
+        decision, request, Original(message_id=None, subject="x"), ARRIVAL
+    )
+    mail = message_from_bytes(row.data, policy=policy.default)
+    body = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "Löschung 14 Tage danach {keine Formatierung}." in _flat(body)
+    # English replies keep the English default with the same number of days.
+    en = Renderer(settings).body(
+        ReplyKind.WAITLIST, "en", Renderer(settings).context((), "en", arrival=ARRIVAL)
+    )
+    assert "delete them 14 days after the event." in _flat(en)

@@ -23,9 +23,12 @@ def mark_done(deps: Deps, mailbox: Mailbox) -> None:
         flags = []
         if any(r.state == "sent" for r in replies):
             flags.append("\\Answered")
-        if row["needs_review"]:
+        if row["needs_review"] and not row["resolved"]:
             flags.append("\\Flagged")
         else:
             flags.append("\\Seen")
+        if row["resolved"]:
+            # Staff resolved it by hand: it no longer needs a person.
+            mailbox.remove_flags(row["uid"], ["\\Flagged"])
         mailbox.add_flags(row["uid"], flags)
         deps.store.set_marked(row["id"])

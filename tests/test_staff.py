@@ -104,7 +104,7 @@ def test_admit_the_late_registration_only_with_force(polled: Path, mailbox: Dove
     assert person["status"] == "confirmed" and person["seat"] == 11
 
 
-def test_review_lists_reasons_and_resolve_takes_a_mail_off(polled: Path) -> None:
+def test_review_lists_reasons_and_resolve_takes_a_mail_off(polled: Path, mailbox: Dovecot) -> None:
     listed = run_cli("review", "--config", str(polled)).stdout
     assert "Interne Mail" in listed and "Frage" in listed
     assert "<de7548b34cbea7311fdea4cc9f200234@exmbx01.stadtdo.local>" in listed
@@ -115,8 +115,13 @@ def test_review_lists_reasons_and_resolve_takes_a_mail_off(polled: Path) -> None
         "<de7548b34cbea7311fdea4cc9f200234@exmbx01.stadtdo.local>",
         "--reason",
         "Liste geschickt",
+        imap=mailbox,
     )
     assert "exmbx01.stadtdo.local" not in run_cli("review", "--config", str(polled)).stdout
+    # In the mailbox it is no longer flagged, and read (after the resolve's own marking).
+    internal = [m for m in mailbox.messages() if b"exmbx01.stadtdo.local" in m["raw"]]
+    assert internal and internal[0]["flags"] >= {b"\\Seen"}
+    assert b"\\Flagged" not in internal[0]["flags"]
 
 
 def test_verify_log_finds_a_changed_line(polled: Path) -> None:

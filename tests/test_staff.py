@@ -10,6 +10,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import icalendar
 import pytest
 from helpers import deliver_corpus, run_cli, write_config
 from servers import Dovecot, SmtpSink
@@ -63,6 +64,11 @@ def test_cancel_for_someone_who_phoned_promotes_and_tells_the_waitlist_head(
     [mail] = smtp_sink.messages
     assert mail.rcpt_tos == ("a.puetz@maerkischer-kreis.de",)
     assert mail.message["Auto-Submitted"] == "auto-generated"
+    [ics] = [p for p in mail.message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    calendar = icalendar.Calendar.from_ical(ics.get_payload(decode=True))
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    [event] = [c for c in calendar.walk() if c.name == "VEVENT"]
+    assert "Rheinlanddamm 200" in str(event["LOCATION"])
     record = json.loads(_log(polled).read_text(encoding="utf-8").splitlines()[-1])
     assert record["decision"] == "staff_cancelled"
     assert (record["by"], record["reason"]) == ("Frau Schmidt", "hat angerufen")

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from inbox_bot.allocate import AllocationState, Limits
 from inbox_bot.classify import Context
 from inbox_bot.config import Settings
 from inbox_bot.mailbox import Mailbox
@@ -50,3 +51,18 @@ class CycleReport:
     send_waiting: int = 0
     problems: list[str] = field(default_factory=list)
     smtp_unreachable: str = ""  # why SMTP could not be reached this cycle
+
+
+def current_state(deps: Deps) -> AllocationState:
+    """The allocation as stored, with the event's capacity, times and limits."""
+    event, limits = deps.settings.event, deps.settings.limits
+    return deps.store.load_state(
+        capacity=event.capacity,
+        deadline=event.registration_deadline,
+        event_start=event.starts_at,
+        limits=Limits(
+            persons_per_mail=limits.persons_per_mail,
+            persons_per_address=limits.persons_per_address,
+            persons_per_domain=limits.persons_per_domain,
+        ),
+    )

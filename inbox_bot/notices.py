@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from inbox_bot.allocate import AllocationState
 from inbox_bot.config import EventSettings
-from inbox_bot.cycle import Deps
+from inbox_bot.cycle import Deps, current_state
 from inbox_bot.errors import TemplateError
 from inbox_bot.model import Attendee, ReplyKind
 
@@ -81,11 +81,7 @@ def queue_notices(deps: Deps, now: datetime) -> int:
     if reminders.days_before <= 0 and not reminders.final_note:
         return 0
     event = deps.settings.event
-    state = deps.store.load_state(
-        capacity=event.capacity,
-        deadline=event.registration_deadline,
-        event_start=event.starts_at,
-    )
+    state = current_state(deps)
     due = due_notices(
         state,
         event,

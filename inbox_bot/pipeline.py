@@ -14,10 +14,10 @@ import hashlib
 import logging
 import sqlite3
 
-from inbox_bot.allocate import Decision, Limits, Outcome, Request, decide
+from inbox_bot.allocate import Decision, Outcome, Request, decide
 from inbox_bot.allocation_log import decision_record, undecided_record
 from inbox_bot.classify import classify
-from inbox_bot.cycle import CycleReport, Deps, Handled
+from inbox_bot.cycle import CycleReport, Deps, Handled, current_state
 from inbox_bot.errors import (
     StoreError,
     TemplateError,
@@ -118,18 +118,7 @@ def _decide_and_record(deps: Deps, mail: FetchedMail, sha: str) -> Handled:
         return _record_copy(deps, mail, sha, parsed, known)
     intent = classify(parsed, deps.context)
     request = _request(mail, parsed, intent, sha, _thread_contacts(deps, parsed))
-    event = deps.settings.event
-    limits = deps.settings.limits
-    state = deps.store.load_state(
-        capacity=event.capacity,
-        deadline=event.registration_deadline,
-        event_start=event.starts_at,
-        limits=Limits(
-            persons_per_mail=limits.persons_per_mail,
-            persons_per_address=limits.persons_per_address,
-            persons_per_domain=limits.persons_per_domain,
-        ),
-    )
+    state = current_state(deps)
     decision = decide(state, request)
     original = Original(
         message_id=parsed.message_id, subject=parsed.subject, references=parsed.references

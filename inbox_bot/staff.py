@@ -22,7 +22,7 @@ from inbox_bot.allocate import (
     decide,
     find_holder,
 )
-from inbox_bot.cycle import Deps
+from inbox_bot.cycle import Deps, current_state
 from inbox_bot.errors import InboxBotError
 from inbox_bot.model import Attendee, Intent, Kind, OutgoingRow, Person, ReplyKind, Status
 from inbox_bot.names import same_address
@@ -54,10 +54,7 @@ class Planned:
 
 
 def state_of(deps: Deps) -> AllocationState:
-    event = deps.settings.event
-    return deps.store.load_state(
-        capacity=event.capacity, deadline=event.registration_deadline, event_start=event.starts_at
-    )
+    return current_state(deps)
 
 
 def person(state: AllocationState, address: str, statuses: tuple[Status, ...]) -> Attendee:

@@ -15,6 +15,21 @@ from servers import Dovecot, SmtpSink
 
 PASSWORD_ENV = "INBOX_BOT_TEST_IMAP_PASSWORD"
 
+# The shared corpus with capacity 10, as its README expects: final seats and waitlist.
+FINAL_SEATS = [
+    "Sebastian Kortmann",
+    "Nadine Ahrens",
+    "Simone Kersting",
+    "Claudia Reuter-Lang",
+    "Tomasz Wierzbicki",
+    "Günter Schürmann",
+    "Anja Tewes",
+    "Marco Lindner",
+    "Jens Obermeier",
+    "Henrike Sasse",
+]
+FINAL_WAITLIST = ["Andreas Pütz", "Yvonne Lasarzik", "Matthias Kleffmann", "Dirk Kuschel"]
+
 
 def write_config(
     folder: Path,

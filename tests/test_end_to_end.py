@@ -13,22 +13,17 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from helpers import Label, corpus_labels, deliver_corpus, run_cli, write_config
+from helpers import (
+    FINAL_SEATS,
+    FINAL_WAITLIST,
+    Label,
+    corpus_labels,
+    deliver_corpus,
+    run_cli,
+    write_config,
+)
 from servers import Dovecot, SmtpSink
 
-FINAL_SEATS = [
-    "Sebastian Kortmann",
-    "Nadine Ahrens",
-    "Simone Kersting",
-    "Claudia Reuter-Lang",
-    "Tomasz Wierzbicki",
-    "Günter Schürmann",
-    "Anja Tewes",
-    "Marco Lindner",
-    "Jens Obermeier",
-    "Henrike Sasse",
-]
-FINAL_WAITLIST = ["Andreas Pütz", "Yvonne Lasarzik", "Matthias Kleffmann", "Dirk Kuschel"]
 PROMOTED = {"jens.obermeier@dew21.de", "henrike.sasse@kommunen.nrw"}
 
 

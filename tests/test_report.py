@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import deliver_corpus, run_cli, write_config
+from helpers import FINAL_SEATS, FINAL_WAITLIST, deliver_corpus, run_cli, write_config
 from servers import Dovecot, SmtpSink
 
 from inbox_bot import staff
@@ -36,19 +36,6 @@ from inbox_bot.model import Attendee, Intent, Kind, Person, Status
 from inbox_bot.report import build_report, door_list, refresh_report, split_name, write_report
 from inbox_bot.store import MessageRecord, Store, open_memory_copy
 
-FINAL_SEATS = [
-    "Sebastian Kortmann",
-    "Nadine Ahrens",
-    "Simone Kersting",
-    "Claudia Reuter-Lang",
-    "Tomasz Wierzbicki",
-    "Günter Schürmann",
-    "Anja Tewes",
-    "Marco Lindner",
-    "Jens Obermeier",
-    "Henrike Sasse",
-]
-FINAL_WAITLIST = ["Andreas Pütz", "Yvonne Lasarzik", "Matthias Kleffmann", "Dirk Kuschel"]
 DOOR_ORDER = [
     "Ahrens, Nadine",
     "Kersting, Simone",

@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -219,7 +219,7 @@ def run(config_path: Path) -> None:
             f"{settings.schedule.poll_interval_seconds} s; stop with Ctrl+C",
             err=True,
         )
-        run_forever(cycle, settings.schedule.poll_interval_seconds, stop)
+        run_forever(cycle, settings.schedule.poll_interval_seconds, stop, notice_moments(settings))
 
 
 @cli.command()
@@ -343,6 +343,17 @@ def score(folders: tuple[Path, ...], config_path: Path | None) -> None:
         click.echo()
     if len(scores) > 1:
         click.echo(report(summary(scores), "all folders").split("\n\nMisses:")[0])
+
+
+def notice_moments(settings: Settings) -> list[datetime]:
+    """When reminders and the closing note become due: `run` polls at these moments too."""
+    event, reminders = settings.event, settings.reminders
+    moments = []
+    if reminders.days_before > 0:
+        moments.append(event.starts_at - timedelta(days=reminders.days_before))
+    if reminders.final_note:
+        moments.append(event.starts_at)
+    return moments
 
 
 def print_report(report: CycleReport, settings: Settings, *, dry_run: bool) -> None:

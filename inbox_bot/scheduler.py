@@ -4,12 +4,12 @@ Never two cycles at once (max_instances=1), a late cycle still runs (generous
 misfire grace), and SIGINT/SIGTERM stop cleanly: the current mail finishes, the rest
 waits for the next start.
 
-Reminders and the closing note to the waitlist ride on the same job, not on jobs of
-their own: every cycle (in `run` and in a single `poll` alike) queues the notices that
-are due (`inbox_bot.notices.queue_notices`, called by the pipeline before its send
-step), and the cycle's send step sends them. The `notices` table makes that idempotent,
-so a job store, a missed date trigger or a restart can neither lose nor repeat one; a
-notice is at most one poll interval late.
+Reminders and the closing note to the waitlist: every cycle (in `run` and in a single
+`poll` alike) queues the notices that are due (`inbox_bot.notices.queue_notices`) and
+sends them; the `notices` table makes that idempotent, so a restart can neither lose
+nor repeat one. On top, `run` schedules date jobs at the moments notices become due
+(the reminder time, the event start), so that they go out on time even with a long
+poll interval; a missed date job is harmless, the next cycle catches up.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
@@ -30,8 +30,14 @@ FIRST_RETRY_SECONDS = 5
 STOP_GRACE_SECONDS = 60
 
 
-def run_forever(cycle: Callable[[], bool], interval_seconds: int, stop: threading.Event) -> None:
-    """Call `cycle` every interval; after a failed cycle retry sooner, with growing pauses."""
+def run_forever(
+    cycle: Callable[[], bool],
+    interval_seconds: int,
+    stop: threading.Event,
+    moments: Sequence[datetime] = (),
+) -> None:
+    """Call `cycle` every interval and at the given moments; after a failed cycle retry
+    sooner, with growing pauses."""
     # UTC: interval triggers then never meet a daylight-saving gap or fold.
     scheduler = BlockingScheduler(
         timezone=UTC,
@@ -74,6 +80,8 @@ def run_forever(cycle: Callable[[], bool], interval_seconds: int, stop: threadin
     scheduler.add_job(
         guarded, "interval", seconds=interval_seconds, id="poll", next_run_time=datetime.now(UTC)
     )
+    for number, moment in enumerate(sorted(m for m in moments if m > datetime.now(UTC))):
+        scheduler.add_job(guarded, "date", run_date=moment, id=f"notices-{number}")
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: finishing the current mail, then stopping", signum)

@@ -132,3 +132,73 @@ def run_cli(
             f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
         )
     return result
+
+
+def record_mail(
+    store: Any,
+    settings: Any,
+    *,
+    arrival: datetime,
+    sender: str,
+    persons: tuple[Any, ...] = (),
+    kind: Any = None,
+    subject: str = "Anmeldung",
+    question: bool = False,
+    review: tuple[str, ...] = (),
+) -> None:
+    """One classified mail through decide -> decision_record -> store.record, as the
+    pipeline does, without a mail server (for tests of what reads the database)."""
+    import hashlib
+
+    from inbox_bot.allocate import Request, decide
+    from inbox_bot.allocation_log import decision_record
+    from inbox_bot.model import Intent, Kind
+    from inbox_bot.store import MessageRecord
+
+    kind = kind or Kind.REGISTRATION
+    event = settings.event
+    uid = len(store.messages()) + 1
+    digest = hashlib.sha256(f"{uid}{sender}".encode()).hexdigest()
+    message_id = f"<{uid}@example.org>"
+    request = Request(
+        message_key=f"sha256:{digest[:24]}",
+        uid=uid,
+        arrival=arrival,
+        sender=sender,
+        contact=sender,
+        intent=Intent(kind=kind, persons=persons, has_question=question, review_reasons=review),
+    )
+    state = store.load_state(
+        capacity=event.capacity, deadline=event.registration_deadline, event_start=event.starts_at
+    )
+    decision = decide(state, request)
+    record = decision_record(
+        event=event,
+        request=request,
+        decision=decision,
+        uidvalidity=1,
+        message_id=message_id,
+        reply_ids=[],
+    )
+    store.record(
+        MessageRecord(
+            folder="INBOX",
+            uidvalidity=1,
+            uid=uid,
+            message_key=request.message_key,
+            message_id=message_id,
+            raw_sha256=digest,
+            received_at=arrival,
+            sender=sender,
+            reply_to=sender,
+            subject=subject,
+            kind=str(kind),
+            decision=str(decision.outcome),
+            needs_review=decision.needs_review,
+            review_reason=" ".join(decision.reasons) if decision.needs_review else "",
+            raw=None,
+        ),
+        decision.changes,
+        (),
+        record,
+    )

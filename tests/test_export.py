@@ -24,7 +24,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from helpers import run_cli, write_config
+from helpers import record_mail, run_cli, write_config
 from servers import Dovecot, SmtpSink
 
 BOM = b"\xef\xbb\xbf"
@@ -71,63 +71,20 @@ def _config(folder: Path, capacity: int = CAPACITY) -> Path:
 
 
 def _decide_and_store(store: Any, settings: Any, uid: int, kind: str, person: tuple) -> None:
-    """What pipeline._persist does for one classified mail, without the mail server."""
-    from inbox_bot.allocate import Request, decide
-    from inbox_bot.allocation_log import decision_record
-    from inbox_bot.model import Intent, Kind, Person
-    from inbox_bot.store import MessageRecord
+    """One registration, cancellation or late registration into the store."""
+    from inbox_bot.model import Kind, Person
 
     name, organization, address = person
-    event = settings.event
     arrival = START + timedelta(minutes=7 * uid, seconds=uid)
     if kind == "late":
-        arrival = event.registration_deadline + timedelta(minutes=1)
-    intent_kind = Kind.CANCELLATION if kind == "cancel" else Kind.REGISTRATION
-    request = Request(
-        message_key=f"sha256:test{uid:04d}",
-        uid=uid,
+        arrival = settings.event.registration_deadline + timedelta(minutes=1)
+    record_mail(
+        store,
+        settings,
         arrival=arrival,
         sender=address,
-        contact=address,
-        intent=Intent(
-            kind=intent_kind,
-            persons=(Person(name=name, email=address, organization=organization),),
-        ),
-    )
-    state = store.load_state(
-        capacity=event.capacity, deadline=event.registration_deadline, event_start=event.starts_at
-    )
-    decision = decide(state, request)
-    message_id = f"<m{uid}@example.org>"
-    record = decision_record(
-        event=event,
-        request=request,
-        decision=decision,
-        uidvalidity=1,
-        message_id=message_id,
-        reply_ids=(),
-    )
-    store.record(
-        MessageRecord(
-            folder="INBOX",
-            uidvalidity=1,
-            uid=uid,
-            message_key=request.message_key,
-            message_id=message_id,
-            raw_sha256=f"{uid:064d}",
-            received_at=arrival,
-            sender=address,
-            reply_to=address,
-            subject="Anmeldung",
-            kind=str(intent_kind),
-            decision=str(decision.outcome),
-            needs_review=decision.needs_review,
-            review_reason="",
-            raw=None,
-        ),
-        decision.changes,
-        (),
-        record,
+        persons=(Person(name=name, email=address, organization=organization),),
+        kind=Kind.CANCELLATION if kind == "cancel" else Kind.REGISTRATION,
     )
 
 

@@ -7,7 +7,6 @@ screenshot, print to PDF). Markup from mail must stay text.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -24,17 +23,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import FINAL_SEATS, FINAL_WAITLIST, deliver_corpus, run_cli, write_config
+from helpers import (
+    FINAL_SEATS,
+    FINAL_WAITLIST,
+    deliver_corpus,
+    record_mail,
+    run_cli,
+    write_config,
+)
 from servers import Dovecot, SmtpSink
 
 from inbox_bot import staff
-from inbox_bot.allocate import Request, decide
-from inbox_bot.allocation_log import decision_record
 from inbox_bot.cli import build_deps
 from inbox_bot.config import Settings, load_settings, settings_from_mapping
-from inbox_bot.model import Attendee, Intent, Kind, Person, Status
+from inbox_bot.model import Attendee, Kind, Person, Status
 from inbox_bot.report import build_report, door_list, refresh_report, split_name, write_report
-from inbox_bot.store import MessageRecord, Store, open_memory_copy
+from inbox_bot.store import Store, open_memory_copy
 
 DOOR_ORDER = [
     "Ahrens, Nadine",
@@ -366,52 +370,17 @@ def feed(
     question: bool = False,
     review: tuple[str, ...] = (),
 ) -> None:
-    """One mail through decide -> decision_record -> store.record, as the pipeline does."""
-    event = settings.event
-    when = datetime.fromisoformat(arrival)
-    uid = len(store.messages()) + 1
-    digest = hashlib.sha256(f"{uid}{sender}".encode()).hexdigest()
-    request = Request(
-        message_key=f"sha256:{digest[:24]}",
-        uid=uid,
-        arrival=when,
+    """One mail into the store as the pipeline would record it."""
+    record_mail(
+        store,
+        settings,
+        arrival=datetime.fromisoformat(arrival),
         sender=sender,
-        contact=sender,
-        intent=Intent(kind=kind, persons=persons, has_question=question, review_reasons=review),
-    )
-    state = store.load_state(
-        capacity=event.capacity, deadline=event.registration_deadline, event_start=event.starts_at
-    )
-    decision = decide(state, request)
-    record = decision_record(
-        event=event,
-        request=request,
-        decision=decision,
-        uidvalidity=1,
-        message_id=f"<{uid}@example.org>",
-        reply_ids=[],
-    )
-    store.record(
-        MessageRecord(
-            folder="INBOX",
-            uidvalidity=1,
-            uid=uid,
-            message_key=request.message_key,
-            message_id=f"<{uid}@example.org>",
-            raw_sha256=digest,
-            received_at=when,
-            sender=sender,
-            reply_to=sender,
-            subject=subject,
-            kind=str(kind),
-            decision=str(decision.outcome),
-            needs_review=decision.needs_review,
-            review_reason=" ".join(decision.reasons) if decision.needs_review else "",
-            raw=None,
-        ),
-        decision.changes,
-        (),
-        record,
+        persons=persons,
+        kind=kind,
+        subject=subject,
+        question=question,
+        review=review,
     )
 
 

@@ -41,7 +41,9 @@ def strip_titles(name: str) -> str:
 
 def canonical_name(display: str) -> str:
     """'Müller, Jürgen, Dr. (Stadt Unna)' -> 'Jürgen Müller'."""
-    name = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", display)  # organisation in brackets
+    # The organisation in brackets. Innermost brackets: "\([^)]*\)" read to the end of the
+    # text again at each "(" of "((((...".
+    name = re.sub(r"\([^()]*\)|\[[^\[\]]*\]", " ", display)
     # Outlook quotes names ("'Kersting, Simone'"); an apostrophe inside (O'Brien) stays.
     name = name.replace('"', " ").strip().strip("'")
     if "@" in name:

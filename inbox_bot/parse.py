@@ -1,19 +1,26 @@
 """Raw bytes -> ParsedMail. The only module that touches mail-parser (pure).
 
 Inbound headers are attacker-controlled: every string leaving this module is decoded,
-stripped of control characters and bounded in length.
+stripped of control and format characters and bounded in length.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from email.header import Header, decode_header, make_header
 from email.message import Message
 
 import mailparser
 
-from inbox_bot.bodytext import html_to_text, split_history, tidy
+from inbox_bot.bodytext import (
+    MAX_HTML_CHARS,
+    html_to_text,
+    split_history,
+    strip_invisible,
+    tidy,
+)
 from inbox_bot.model import Address, ParsedMail
 from inbox_bot.names import clean_address
 
@@ -25,7 +32,9 @@ _MSGID = re.compile(r"<[^<>\s\x00-\x1f\x7f]{1,250}>")
 # Replies go out as plain ASCII addresses: anything else (control bytes, 8-bit) is no
 # address to answer; such a mail goes to staff.
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+# The text of the body parts is read up to 1 MB: a registration is a few hundred
+# characters, and the classifier reads less still (classify.MAX_TEXT_CHARS).
+MAX_BODY_CHARS = 1024 * 1024
 
 
 class ParseFailure(Exception):
@@ -38,7 +47,7 @@ MAX_HEADER_BYTES = 256 * 1024
 MAX_ONE_HEADER = 32 * 1024
 # A mail with thousands of parts is no registration; staff look at it.
 MAX_PARTS = 500
-_HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
+_HEADER_LINE = re.compile(rb"^[!-9;-~]++:")
 
 
 def parse_mail(raw: bytes) -> ParsedMail:
@@ -82,27 +91,44 @@ def _check_size(raw: bytes) -> None:
         end = raw.find(b"\n\n", 0, MAX_HEADER_BYTES + 2)
     if end < 0 and len(raw) > MAX_HEADER_BYTES:
         raise ParseFailure(f"header longer than {MAX_HEADER_BYTES // 1024} KB")
-    current = 0
+    if any(size > MAX_ONE_HEADER for size in _header_sizes(raw)):
+        raise ParseFailure(f"a header line longer than {MAX_ONE_HEADER // 1024} KB")
+
+
+def _header_sizes(raw: bytes) -> Iterator[int]:
+    """The length of each header field so far, folded lines included.
+
+    Header lines are those of the top-level header and of the header of each body part:
+    after a boundary line ("--...") up to the blank line, as the email parser reads them.
+    Lines of a body are no header, however they are indented (HTML often is).
+    """
+    in_header, current = True, 0
     for line in raw.splitlines():
-        if line[:1] in (b" ", b"\t"):
-            current += len(line)  # a folded continuation of the header above
-        elif _HEADER_LINE.match(line):
+        if in_header and line[:1] in (b" ", b"\t"):
+            # A folded continuation of the field above; before any field, the parser
+            # drops it (FirstHeaderLineIsContinuationDefect).
+            current += len(line) if current else 0
+        elif in_header and _HEADER_LINE.match(line):
             current = len(line)
+        elif in_header and line.startswith(b"From "):
+            continue  # an mbox "From " line: the parser skips it, the field above goes on
         else:
-            current = 0
-        if current > MAX_ONE_HEADER:
-            raise ParseFailure(f"a header line longer than {MAX_ONE_HEADER // 1024} KB")
+            # A blank line (or a line of text) ends a header; a boundary line begins one.
+            in_header, current = line.startswith(b"--"), 0
+        yield current
 
 
 def one_line(value: str, limit: int = 300) -> str:
-    """A header value fit to be shown or reused: one line, no control characters."""
-    return re.sub(r"\s+", " ", _CONTROL.sub(" ", value)).strip()[:limit]
+    """A header value fit to be shown or reused: one line, no invisible characters."""
+    words = strip_invisible(" ".join(value.split())).split()
+    return " ".join(words)[:limit]
 
 
 def _headers(message: Message) -> dict[str, tuple[str, ...]]:
     found: dict[str, list[str]] = {}
     for name, value in message.items():
-        found.setdefault(str(name).strip().lower(), []).append(_decode(value))
+        text = strip_invisible(_decode(value), lines=True)
+        found.setdefault(str(name).strip().lower(), []).append(text)
     return {k: tuple(v) for k, v in found.items()}
 
 
@@ -147,7 +173,9 @@ def _first_address(message: Message, name: str) -> tuple[Address | None, bool]:
                 continue
             display, address = found
             address = clean_address(address)
-            if not _ADDRESS.match(address):
+            # "=?" in a local part: the email package would show an encoded word in the
+            # To: of our reply instead of the address it goes to.
+            if not _ADDRESS.match(address) or "=?" in address:
                 continue
             display = one_line(_decode(display).strip().strip('"').strip())
             spoofed = "@" in display
@@ -207,8 +235,19 @@ def _msgids(values: tuple[str, ...]) -> tuple[str, ...]:
 def _body_text(mail: mailparser.MailParser) -> str:
     plain = [p for p in (mail.text_plain or []) if p and p.strip()]
     if plain:
-        return tidy("\n\n".join(plain))
+        return tidy("\n\n".join(plain)[:MAX_BODY_CHARS])
     html = [p for p in (mail.text_html or []) if p and p.strip()]
     if html:
-        return tidy("\n\n".join(html_to_text(p) for p in html))
+        return tidy(_html_text(html)[:MAX_BODY_CHARS])
     return ""
+
+
+def _html_text(parts: list[str]) -> str:
+    """The text of the HTML parts; the converter reads MAX_HTML_CHARS of them in all."""
+    texts, budget = [], MAX_HTML_CHARS
+    for part in parts:
+        if budget <= 0:
+            break
+        texts.append(html_to_text(part[:budget]))
+        budget -= len(part)
+    return "\n\n".join(texts)

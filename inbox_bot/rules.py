@@ -103,11 +103,14 @@ COLLEAGUE = re.compile(
     rf"Vertreter(?:in)?|colleagues?)\s+(?:(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+)?{_TITLES}"
     rf"({PERSON_NAME})"
 )
-EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# An address starts where a run of address characters starts, and each run is read once
+# (possessive): searched at every position of 50 KB of letters, "[\w.+-]+@" was quadratic.
+EMAIL_IN_TEXT = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)+")
 
-# Closing formulas after which the signature (name first) begins.
+# Closing formulas after which the signature (name first) begins. The leading blanks stay
+# within the line: "^\s*" read every following blank line again at each line start.
 CLOSING = re.compile(
-    r"^\s*(mit freundlichen (?:grüßen|gruessen|grüssen)|mit freundlichem (?:gruß|gruss)|"
+    r"^[^\S\n]*+(mit freundlichen (?:grüßen|gruessen|grüssen)|mit freundlichem (?:gruß|gruss)|"
     r"(?:freundliche|viele|beste|herzliche|liebe|schöne|schoene) (?:grüße|gruesse|grüsse)|"
     r"gruß|gruss|grüße|gruesse|grüsse|mfg|lg|vg|"
     r"danke und (?:gruß|gruss)|danke und viele (?:grüße|gruesse)|besten dank und viele grüße|"
@@ -149,7 +152,8 @@ ORGANIZATION_IN_TEXT = re.compile(
     r"(?i:\b(?:bei|für|von|seitens)\s+(?:der|dem|den|die)\s+|\()((?i:stadt|gemeinde|kreis|hochschule|"
     r"universität)\s+[\w/\-äöüß]+(?:\s+(?:an der|am)\s+[A-ZÄÖÜ]\w+)?)"
     # "bei der WFG Kreis Unna": capitalised words that contain an organisation word
-    r"|\b(?:bei|beim|für|seitens)\s+(?:der|dem|den|die\s+)?\s*((?:[A-ZÄÖÜ][\w/\-äöüß.]*\s){0,3}"
+    # (possessive: "\s+...\s*" split a long run of spaces in every way, quadratically)
+    r"|\b(?:bei|beim|für|seitens)\s++(?:der|dem|den|die\s++)?\s*+((?:[A-ZÄÖÜ][\w/\-äöüß.]*\s){0,3}"
     r"(?:Stadt|Gemeinde|Kreis|Hochschule|Universität|Wirtschaftsförderung|Stadtwerke|Kammer|"
     r"Verband|Institut|GmbH|AG)(?:\s[A-ZÄÖÜ][\w/\-äöüß]+){0,2})"
 )
@@ -201,10 +205,12 @@ NUMBER_WORDS = {
 # A line of a list or table of persons: "- Tim Albers, t.albers@unna.de", "1. Anna Roth".
 LIST_BULLET = re.compile(r"^\s*(?:[-*•·–]|\d{1,2}[.)])\s+")
 LIST_CELL_SPLIT = re.compile(r"\s{2,}|\t|\s*[;|]\s*|\s+[-–]\s+|\s*\(|\)\s*")
-# The header line of a forwarded mail that names its author.
+# The header line of a forwarded mail that names its author. Runs are possessive and the
+# name greedy (its blanks are stripped): a lazy name before "\s*<" re-read a long run of
+# spaces at each of its characters.
 FORWARDED_FROM = re.compile(
-    r"^\s*(?:Von|From)\s*:\s*\"?(?P<name>[^<\[\n\"]*?)\"?\s*[<\[](?:mailto:)?"
-    r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)[>\]]",
+    r"^[^\S\n]*+(?:Von|From)\s*+:\s*+\"?(?P<name>[^<\[\n\"]*+)\"?\s*+[<\[](?:mailto:)?"
+    r"(?P<email>[\w.+-]++@[\w-]++(?:\.[\w-]++)+)[>\]]",
     re.I | re.M,
 )
 
@@ -212,7 +218,8 @@ FORWARDED_FROM = re.compile(
 SUBSTITUTE = re.compile(
     r"an meiner stelle|an seiner stelle|an ihrer stelle|stattdessen|statt\s+(?:mir|ihm|ihr|meiner)|"
     r"\b(?:meinen|ihren|seinen)\s+platz\b[^.?!]{0,40}\b(?:übernimm\w*|übernehm\w*|bekomm\w*)|"
-    r"(?:kolleg\w*|colleague)[^.?!]{0,100}\b(?:meinen|my)\s+(?:platz|seat|place)\b|"
+    # A bounded word ending: "kolleg\w*" re-read the rest of "kollegkolleg..." at each one.
+    r"(?:kolleg\w{0,20}+|colleague)[^.?!]{0,100}\b(?:meinen|my)\s+(?:platz|seat|place)\b|"
     r"\btake\s+(?:over\s+)?my\s+(?:seat|place)\b|"
     r"in vertretung|vertritt mich|instead of|in my place|on my behalf",
     re.I,

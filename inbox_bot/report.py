@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import tempfile
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -24,13 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 from babel.dates import format_date, format_datetime
 
 from inbox_bot.allocate import AllocationState
 from inbox_bot.config import Settings
 from inbox_bot.model import Attendee, Status
 from inbox_bot.render import default_template_folder, event_facts
+from inbox_bot.safefiles import private_dir, write_atomic
 from inbox_bot.store import Store
+from inbox_bot.visible import shown
 
 log = logging.getLogger(__name__)
 
@@ -60,23 +61,10 @@ def build_report(settings: Settings, store: Store, now: datetime) -> str:
 def write_report(settings: Settings, store: Store, now: datetime, path: Path) -> Path:
     """Render and replace `path` atomically: a reader sees the old page or the new one."""
     html = build_report(settings, store, now)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Staff open the page from a share: keep the mode of the page it replaces, else 0644
-    # (a temporary file is created 0600).
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, removed on error
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    )
-    try:
-        with handle:
-            handle.write(html.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(handle.name, mode)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    mode = settings.report.mode  # "0600" unless staff open it for a share's group
+    # A folder made for the page may be entered by whoever may read the page.
+    private_dir(path.parent, 0o700 | mode & 0o044 | (mode & 0o044) >> 2)
+    write_atomic(path, html.encode("utf-8"), mode)
     return path
 
 
@@ -96,9 +84,18 @@ def _environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(str(default_template_folder())),
         autoescape=True,  # every value in the page may come from a mail
         undefined=jinja2.StrictUndefined,
+        # nothing invisible, and names of mixed scripts marked (inbox_bot/visible.py)
+        finalize=_shown,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def _shown(value: object) -> object:
+    # Markup is already ours (and escaped); everything else that is text may be a mail's.
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return shown(value)
+    return value
 
 
 # --------------------------------------------------------------------------- the data

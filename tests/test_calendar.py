@@ -22,10 +22,10 @@ VENUE = "Saal 9 und 10, Kongresszentrum Westfalenhallen Dortmund, Rheinlanddamm 
 
 def _settings(tmp_path: Path, **event: Any) -> Settings:
     raw = {
-        "imap": {"host": "imap.example.org", "security": "none"},
+        "imap": {"host": "imap.example.org", "security": "ssl"},
         "smtp": {
             "host": "smtp.example.org",
-            "security": "none",
+            "security": "ssl",
             "from_address": "smartcity@dortmund.de",
             "from_name": "Allianz Smart City Dortmund",
             "message_id_domain": "smartcity.dortmund.de",

@@ -32,10 +32,10 @@ ARRIVAL = datetime(2018, 11, 6, 8, 5, 12, tzinfo=UTC)
 
 def _raw_settings(tmp_path: Path, **reminders: Any) -> dict[str, Any]:
     raw: dict[str, Any] = {
-        "imap": {"host": "imap.example.org", "security": "none"},
+        "imap": {"host": "imap.example.org", "security": "ssl"},
         "smtp": {
             "host": "smtp.example.org",
-            "security": "none",
+            "security": "ssl",
             "from_address": "smartcity@dortmund.de",
             "from_name": "Allianz Smart City Dortmund",
         },

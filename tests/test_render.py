@@ -19,10 +19,10 @@ ARRIVAL = datetime(2018, 11, 6, 8, 5, 12, tzinfo=UTC)
 
 def _settings(tmp_path: Path, folder: str | None = None):  # type: ignore[no-untyped-def]
     raw = {
-        "imap": {"host": "imap.example.org", "security": "none"},
+        "imap": {"host": "imap.example.org", "security": "ssl"},
         "smtp": {
             "host": "smtp.example.org",
-            "security": "none",
+            "security": "ssl",
             "from_address": "smartcity@dortmund.de",
             "from_name": "Allianz Smart City",
         },

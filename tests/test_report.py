@@ -529,8 +529,8 @@ def test_write_report_replaces_the_file_atomically(tmp_path: Path, store: Store)
     settings = event_settings(tmp_path)
     target = tmp_path / "share" / "report.html"
     write_report(settings, store, NOW, target)
-    assert stat.S_IMODE(target.stat().st_mode) == 0o644  # readable from the share
-    target.chmod(0o640)
+    # Private by default; `[report] file_mode` opens it for a share (tests/test_files.py).
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
     feed(
         store,
         settings,
@@ -540,7 +540,7 @@ def test_write_report_replaces_the_file_atomically(tmp_path: Path, store: Store)
     )
     write_report(settings, store, NOW + timedelta(minutes=5), target)
     assert "Anna Alt" in target.read_text(encoding="utf-8")
-    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert sorted(p.name for p in target.parent.iterdir()) == ["report.html"]
 
 

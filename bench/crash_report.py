@@ -8,6 +8,7 @@ then fresh databases decide the same mailbox messages with polls that are SIGKIL
 after a random delay and restarted until one completes, until --kills kills are done.
 
     python bench/crash_report.py --mails 150 --kills 100 --seed 1
+    python bench/crash_report.py --kills 20 --smtp-delay 0.05   # a server slow to answer
 
 Not run by pytest. Exit status 0 when every check held, 1 otherwise.
 """
@@ -41,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed for the inbox and delays")
     parser.add_argument("--capacity", type=int, default=40, help="seats of the event")
     parser.add_argument(
+        "--smtp-delay",
+        type=float,
+        default=0.0,
+        help="seconds the SMTP sink waits before answering 250 to DATA (a busy server)",
+    )
+    parser.add_argument(
         "--max-delay",
         type=float,
         default=None,
@@ -53,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="inbox-bot-crash-") as work,
         dovecot_class() as dovecot,  # type: ignore[operator]
-        sink_class() as sink,  # type: ignore[operator]
+        sink_class(answer_delay=args.smtp_delay) as sink,  # type: ignore[operator]
     ):
         try:
             figures = crash.crash_run(  # type: ignore[attr-defined]
@@ -91,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         ("allocation equal to uninterrupted run", "yes" if figures.allocation_equal else "no"),
         ("replies equal to uninterrupted run", "yes" if figures.replies_equal else "no"),
         ("kill delays (s)", f"{figures.delays[0]}-{figures.delays[1]}"),
+        ("SMTP answer delay (s)", args.smtp_delay),
         ("uninterrupted poll (s)", figures.reference_seconds),
         ("whole run (s)", figures.seconds),
     ]

@@ -8,7 +8,12 @@ The rules, in the words staff use to explain them:
 - A mail can register several persons; each takes a place in the order written.
 - Someone who already holds a place keeps it when registering again ("duplicate").
 - A cancellation frees the seat and the first person on the waitlist moves up at once,
-  unless the cancellation arrived after the event started.
+  unless the cancellation arrived after the event started. Only who registered a
+  person, the person herself, or a reply to our mail about her (the token) may cancel;
+  a cancellation whose Reply-To is not its From waits for staff. Whoever cancels, the
+  person and her registrant are told.
+- A person owns her address: a second registration under her address with another
+  name waits for staff; a registration made for her by someone else is told to her.
 - Every time is judged by when the mail arrived, never by when the bot runs.
 """
 
@@ -47,10 +52,9 @@ class Request:
     sender: str  # From address
     contact: str  # reply address (Reply-To, else From)
     intent: Intent
-    # Addresses that registered the mails our replies went to, when this mail answers one
-    # of them: a reply to our confirmation may cancel that registration (the thread is
-    # the token).
-    thread_contacts: frozenset[str] = frozenset()
+    # Attendee ids this mail may cancel because it answers one of our mails about them
+    # (the Message-ID of our mail is the token; see Store.authorized_by_replies).
+    authorized: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,8 +62,10 @@ class Limits:
     """Against seat grabbing: more than this goes to staff review."""
 
     persons_per_mail: int = 10
-    persons_per_address: int = 10
+    persons_per_address: int = 10  # counted by the From address that registered them
     persons_per_domain: int = 60
+    # Freemail domains (gmx.de, web.de, ...) are many people's: no per-domain brake.
+    freemail: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,12 +111,23 @@ class Placement:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Notify:
+    """A mail to someone other than the sender about what the sender did for her."""
+
+    kind: ReplyKind  # REGISTERED_NOTICE or CANCELLED_NOTICE
+    recipient: str
+    placements: tuple[Placement, ...]
+    by: str  # the address that registered or cancelled
+
+
+@dataclass(frozen=True, kw_only=True)
 class Decision:
     outcome: Outcome
     reply: ReplyKind | None
     placements: tuple[Placement, ...] = ()
     changes: tuple[Attendee, ...] = ()  # new or updated attendee rows, in order
     promotions: tuple[Placement, ...] = ()  # each gets a promotion mail
+    notices: tuple[Notify, ...] = ()  # each gets a short note
     needs_review: bool = False
     reasons: tuple[str, ...] = ()  # plain words for staff
 
@@ -164,6 +181,9 @@ def _register(state: AllocationState, request: Request) -> Decision:
     flood = _flood(state, request)
     if flood:
         return _review((flood,))
+    conflicts = [c for p in persons if (c := _address_conflict(state, p))]
+    if conflicts:
+        return _review(conflicts)
     on_time = request.arrival <= state.deadline
     work = _promote_into_free_seats(state, request.arrival)
     changes = list(work.changes)
@@ -173,6 +193,10 @@ def _register(state: AllocationState, request: Request) -> Decision:
     for index, person in enumerate(persons):
         existing = find_holder(current, person, request.contact)
         if existing is not None:
+            renamed = _own_name(existing, person, request)
+            if renamed is not None:
+                current = replace(current, attendees={**current.attendees, renamed.id: renamed})
+                changes.append(renamed)
             placed.append((existing.id, True))
             continue
         attendee = _new_attendee(current, request, person, index, on_time)
@@ -198,8 +222,63 @@ def _register(state: AllocationState, request: Request) -> Decision:
         placements=placements,
         changes=tuple(changes),
         promotions=work.promotions,
+        notices=_registered_notices(placements, request),
         needs_review=request.intent.has_question,
         reasons=tuple(reasons),
+    )
+
+
+def _address_conflict(state: AllocationState, person: Person) -> str | None:
+    """Her address already holds a place under another name: a person must look."""
+    if not person.email:
+        return None
+    holder = next(
+        (a for a in state.attendees.values() if a.active and same_address(a.email, person.email)),
+        None,
+    )
+    if holder is None or names_compatible(holder.name, person.name):
+        return None
+    return (
+        f"Unter der Adresse {person.email} ist bereits {holder.name or '(ohne Namen)'} "
+        f"angemeldet (von {holder.registrant}); jetzt wird {person.name or '(ohne Namen)'} "
+        "mit dieser Adresse angemeldet: bitte prüfen, wer kommt."
+    )
+
+
+def names_compatible(first: str, second: str) -> bool:
+    """The same person as far as names tell: one name's words contain the other's."""
+    a, b = name_tokens(first), name_tokens(second)
+    return not a or not b or a <= b or b <= a
+
+
+def _own_name(existing: Attendee, person: Person, request: Request) -> Attendee | None:
+    """She writes herself from the address someone else registered: her spelling counts."""
+    own = bool(person.email) and same_address(person.email, request.sender)
+    if not own or not person.name or person.name == existing.name:
+        return None
+    if same_address(existing.registrant, request.sender):
+        return None
+    return replace(existing, name=person.name)
+
+
+def _registered_notices(placements: tuple[Placement, ...], request: Request) -> tuple[Notify, ...]:
+    """A person with her own address hears that someone else registered her."""
+    grouped: dict[str, list[Placement]] = {}
+    for p in placements:
+        email = p.attendee.email
+        if p.duplicate or not email:
+            continue
+        if same_address(email, request.contact) or same_address(email, request.sender):
+            continue
+        grouped.setdefault(email.casefold(), []).append(p)
+    return tuple(
+        Notify(
+            kind=ReplyKind.REGISTERED_NOTICE,
+            recipient=people[0].attendee.email or "",
+            placements=tuple(people),
+            by=request.sender,
+        )
+        for people in grouped.values()
     )
 
 
@@ -210,14 +289,17 @@ def _flood(state: AllocationState, request: Request) -> str | None:
     if len(request.intent.persons) > limits.persons_per_mail:
         return f"Mehr als {limits.persons_per_mail} Personen in einer Mail: bitte prüfen."
     active = [a for a in state.attendees.values() if a.active]
-    from_address = sum(1 for a in active if same_address(a.contact, request.contact))
+    # Keyed on From: a Reply-To is free to vary, the sending address is not.
+    from_address = sum(1 for a in active if same_address(a.registrant, request.sender))
     if new and from_address + len(new) > limits.persons_per_address:
         return (
-            f"Mehr als {limits.persons_per_address} Personen von {request.contact}: "
+            f"Mehr als {limits.persons_per_address} Personen von {request.sender}: "
             "bitte prüfen (Schutz vor Massenanmeldung)."
         )
-    domain = domain_of(request.contact)
-    from_domain = sum(1 for a in active if domain_of(a.contact) == domain)
+    domain = domain_of(request.sender)
+    if domain in limits.freemail:
+        return None
+    from_domain = sum(1 for a in active if domain_of(a.registrant) == domain)
     if new and from_domain + len(new) > limits.persons_per_domain:
         return (
             f"Mehr als {limits.persons_per_domain} Personen von @{domain}: "
@@ -249,6 +331,7 @@ def _new_attendee(
         index=index,
         message_key=request.message_key,
         language=request.intent.language,
+        registered_by=request.sender,
     )
 
 
@@ -307,7 +390,30 @@ def _cancel(state: AllocationState, request: Request) -> Decision:
         placements=tuple(Placement(attendee=a) for a in cancelled),
         changes=(*cancelled, *work.changes),
         promotions=work.promotions,
+        notices=cancelled_notices(cancelled, request.contact, request.sender),
         reasons=tuple(reasons),
+    )
+
+
+def cancelled_notices(cancelled: Iterable[Attendee], told: str, by: str) -> tuple[Notify, ...]:
+    """Every cancellation is told to the person's own address and to who registered her,
+    except to `told`, who gets the confirmation itself."""
+    grouped: dict[str, tuple[str, list[Attendee]]] = {}
+    for attendee in cancelled:
+        for address in (attendee.reply_address, attendee.contact, attendee.registrant):
+            if "@" not in address or same_address(address, told):
+                continue
+            _, people = grouped.setdefault(address.casefold(), (address, []))
+            if attendee not in people:
+                people.append(attendee)
+    return tuple(
+        Notify(
+            kind=ReplyKind.CANCELLED_NOTICE,
+            recipient=address,
+            placements=tuple(Placement(attendee=a) for a in people),
+            by=by,
+        )
+        for address, people in grouped.values()
     )
 
 
@@ -317,20 +423,32 @@ def cancellation_targets(
     """Whom a cancellation withdraws. Only the registering address (or the person's own) may.
 
     The From address counts, not Reply-To: anybody can set a Reply-To to someone else's
-    address, and the cancellation would then take that person's seat. A reply to our own
-    confirmation also counts: its unguessable Message-ID is the token we issued.
+    address, and the cancellation would then take that person's seat; a cancellation
+    whose Reply-To differs from its From is left to staff. A reply to our own mail
+    about a person also counts for her: its unguessable Message-ID is the token.
     """
-    senders = {request.sender, *request.thread_contacts}
+    if request.contact and not same_address(request.contact, request.sender):
+        return [], (
+            f"Abmeldung mit abweichender Antwortadresse (Reply-To {request.contact}, "
+            f"From {request.sender}): nicht automatisch ausgeführt, bitte prüfen."
+        )
+    sender = request.sender
     mine = [
         a
         for a in state.attendees.values()
-        if a.active and any(same_address(s, a.contact) or same_address(s, a.email) for s in senders)
+        if a.active
+        and (
+            a.id in request.authorized
+            or same_address(sender, a.registrant)
+            or same_address(sender, a.contact)
+            or same_address(sender, a.email)
+        )
     ]
     if not mine:
         return [], "Abmeldung, aber zu dieser Adresse gibt es keine aktive Anmeldung."
     named = request.intent.persons
     if not named:
-        own = [a for a in mine if any(same_address(s, a.email) for s in senders)]
+        own = [a for a in mine if same_address(sender, a.email)]
         chosen = own or mine
         if len(chosen) > 1 and not own:
             return [], "Abmeldung nennt nicht, welche der angemeldeten Personen absagt."

@@ -9,14 +9,30 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from itertools import islice
+from typing import TypeVar
 
 from inbox_bot import rules
 from inbox_bot.bodytext import split_history
+from inbox_bot.echo import OwnWords
 from inbox_bot.model import Address, Intent, Kind, ParsedMail, Person
 from inbox_bot.names import canonical_name, clean_address, domain_of, name_tokens, same_address
 from inbox_bot.organizations import Directory
+
+T = TypeVar("T")
+
+# The analysers read at most 64 KB of the new text and of the whole text: a registration
+# is a few hundred characters, and what follows 64 KB (a pasted log, megabytes of junk)
+# registers nobody. Every pattern is linear; the cap bounds what a hostile mail costs.
+MAX_TEXT_CHARS = 64 * 1024
+# More than persons_per_mail (10 by default) persons in one mail go to staff anyway
+# (allocate.py): reading names stops after this many candidates, and the mail goes to
+# staff as naming "more than MAX_CANDIDATES persons".
+MAX_CANDIDATES = 200
+# The blanks after a full stop, question or exclamation mark.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +43,8 @@ class Context:
     message_id_domain: str
     internal_domains: frozenset[str]
     directory: Directory
+    # The wording of our own replies: repeated in a mail, it is never the sender's.
+    own_words: OwnWords = field(default_factory=OwnWords)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,7 +55,16 @@ class _Body:
     from_history: bool = False  # the intent was found only in the forwarded part
 
 
+class _TooManyPersons(Exception):
+    """The mail names more than MAX_CANDIDATES persons: staff read the list."""
+
+
 def classify(mail: ParsedMail, ctx: Context) -> Intent:
+    mail = replace(
+        mail,
+        text=ctx.own_words.strip(mail.text[:MAX_TEXT_CHARS]),
+        full_text=ctx.own_words.strip(mail.full_text[:MAX_TEXT_CHARS]),
+    )
     machine = automatic_kind(mail, ctx)
     language = detect_language(mail.text or mail.full_text)
     if machine is not None:
@@ -48,7 +75,14 @@ def classify(mail: ParsedMail, ctx: Context) -> Intent:
         return _unsure(Kind.OTHER, language, "Absenderadresse fehlt oder ist ungültig.")
     if not body.text.strip():
         return _unsure(Kind.OTHER, language, "Kein lesbarer Text in der Mail.")
-    return _intent(mail, body, ctx, language)
+    try:
+        return _intent(mail, body, ctx, language)
+    except _TooManyPersons:
+        return _unsure(
+            Kind.OTHER,
+            language,
+            f"Die Mail nennt mehr als {MAX_CANDIDATES} Personen: bitte von Hand prüfen.",
+        )
 
 
 def _intent(mail: ParsedMail, body: _Body, ctx: Context, language: str) -> Intent:
@@ -207,7 +241,7 @@ def _body(mail: ParsedMail) -> _Body:
 def _own_paragraph(full_text: str) -> tuple[str, tuple[str, ...]] | None:
     """A paragraph in which the sender registers personally, anywhere in a forward
     ("s.u." on top, "Hiermit melde ich mich an." below the quoted invitation)."""
-    paragraphs = re.split(r"\n\s*\n", full_text)
+    paragraphs = _paragraphs(full_text)
     # The last one: replies written below the quoted mail come after it.
     for index in reversed(range(len(paragraphs))):
         paragraph = paragraphs[index]
@@ -238,12 +272,26 @@ def _lines(text: str) -> tuple[str, ...]:
     )
 
 
+def _paragraphs(text: str) -> list[str]:
+    """Runs of lines that are not blank: split at blank lines, without a regex that
+    backtracks over long runs of blanks."""
+    paragraphs: list[str] = []
+    lines: list[str] = []
+    for line in [*text.split("\n"), ""]:
+        if line.strip():
+            lines.append(line)
+        elif lines:
+            paragraphs.append("\n".join(lines))
+            lines = []
+    return paragraphs
+
+
 def _sentences(text: str) -> list[str]:
     # Lines are wrapped by mail programs (format=flowed, 72 columns): a paragraph is one text.
     # The dots of "z. B.", "Dr." and "5.12." end no sentence.
-    paragraphs = re.split(r"\n\s*\n", rules.ABBREVIATION_DOT.sub(r"\1", text))
-    flat = [re.sub(r"\s*\n\s*", " ", p) for p in paragraphs]
-    return [s.strip() for p in flat for s in re.split(r"(?<=[.!?])\s+", p) if s.strip()]
+    paragraphs = _paragraphs(rules.ABBREVIATION_DOT.sub(r"\1", text))
+    flat = [" ".join(line.strip() for line in p.split("\n")) for p in paragraphs]
+    return [s.strip() for p in flat for s in _SENTENCE_END.split(p) if s.strip()]
 
 
 def _is_question(sentence: str) -> bool:
@@ -366,15 +414,13 @@ def _in_text_order(people: list[Person], text: str) -> list[Person]:
 def _with_addresses(people: list[Person], text: str, sender: str) -> list[Person]:
     """A person without an address gets the one in the text that carries their surname
     ("erreichen Sie ihn unter s.rohlfing@dsw21.de")."""
-    addresses = [clean_address(a) for a in rules.EMAIL_IN_TEXT.findall(text)]
-    addresses = [a for a in addresses if not same_address(a, sender)]
+    found = (clean_address(m.group(0)) for m in rules.EMAIL_IN_TEXT.finditer(text))
+    addresses = [(a, _ascii_fold(a.split("@")[0])) for a in found if not same_address(a, sender)]
     result = []
     for person in people:
         if person.email is None and person.name:
             surname = _ascii_fold(person.name.split()[-1])
-            match = [
-                a for a in addresses if len(surname) > 2 and surname in _ascii_fold(a.split("@")[0])
-            ]
+            match = [a for a, local in addresses if len(surname) > 2 and surname in local]
             if len(match) == 1:
                 person = replace(person, email=match[0])
         result.append(person)
@@ -396,11 +442,6 @@ def _speaks_for_self(text: str) -> bool:
         if not rules.TENTATIVE.search(sentence)
         for match in rules.FIRST_PERSON.finditer(sentence)
     )
-
-
-def _flat(text: str) -> str:
-    """One line, and no sentence end in dates ("am 5. Dezember", "05.12.2018")."""
-    return re.sub(r"(\d)\.", r"\1", re.sub(r"\s*\n\s*", " ", text))
 
 
 def stated_count(text: str) -> int | None:
@@ -443,21 +484,29 @@ def _listed_persons(text: str, ctx: Context) -> list[tuple[str, str | None, str 
 
 def _persons_per_block(text: str) -> list[tuple[str, str | None, str | None]]:
     """A table whose cells came out one per line: name, function, address, blank line."""
-    found: list[tuple[str, str | None, str | None]] = []
-    for block in re.split(r"\n\s*\n", text):
+    found = _candidates(_block_persons(text))
+    return found if len(found) >= 2 else []
+
+
+def _block_persons(text: str) -> Iterator[tuple[str, str | None, str | None]]:
+    for block in _paragraphs(text):
         lines = [line.strip() for line in block.splitlines() if line.strip()]
+        if not 2 <= len(lines) <= 5:
+            continue
         emails = [m.group(0) for line in lines if (m := rules.EMAIL_IN_TEXT.search(line))]
-        if not 2 <= len(lines) <= 5 or len(emails) != 1:
+        if len(emails) != 1:
             continue
         name = _name_cell(lines[:2])
         if name:
             org = next((c for c in lines if rules.ORGANIZATION_LINE.fullmatch(c)), None)
-            found.append((name, clean_address(emails[0]), org))
-    return found if len(found) >= 2 else []
+            yield name, clean_address(emails[0]), org
 
 
 def _persons_per_line(text: str) -> list[tuple[str, str | None, str | None]]:
-    found = []
+    return _candidates(_line_persons(text))
+
+
+def _line_persons(text: str) -> Iterator[tuple[str, str | None, str | None]]:
     for line in text.splitlines():
         bullet = bool(rules.LIST_BULLET.match(line))
         email = rules.EMAIL_IN_TEXT.search(line)
@@ -473,7 +522,14 @@ def _persons_per_line(text: str) -> list[tuple[str, str | None, str | None]]:
         org = next(
             (c for c in cells if rules.ORGANIZATION_LINE.fullmatch(c) and "@" not in c), None
         )
-        found.append((name, clean_address(email.group(0)) if email else None, org))
+        yield name, clean_address(email.group(0)) if email else None, org
+
+
+def _candidates(persons: Iterable[T]) -> list[T]:
+    """The persons a mail names, read up to MAX_CANDIDATES (_TooManyPersons beyond)."""
+    found = list(islice(persons, MAX_CANDIDATES + 1))
+    if len(found) > MAX_CANDIDATES:
+        raise _TooManyPersons
     return found
 
 
@@ -490,17 +546,22 @@ def _addressed_attendees(
     text: str, exclude: str, pattern: re.Pattern[str] = rules.REGISTRATION
 ) -> list[tuple[str, str | None]]:
     """'Herr/Frau X' named in a sentence about taking part."""
-    found = []
+    return _candidates(_attendees_addressed(text, exclude, pattern))
+
+
+def _attendees_addressed(
+    text: str, exclude: str, pattern: re.Pattern[str]
+) -> Iterator[tuple[str, str | None]]:
+    excluded = name_tokens(exclude) if exclude else None
     for sentence in _sentences(text):
         if not pattern.search(sentence):
             continue
         for match in rules.ADDRESSED_PERSON.finditer(sentence):
             name = canonical_name(match.group(1))
-            if not name or (exclude and name_tokens(name) <= name_tokens(exclude)):
+            if not name or (excluded is not None and name_tokens(name) <= excluded):
                 continue
             email = rules.EMAIL_IN_TEXT.search(sentence[match.end() : match.end() + 80])
-            found.append((name, clean_address(email.group(0)) if email else None))
-    return found
+            yield name, clean_address(email.group(0)) if email else None
 
 
 def _principal(reply_to: Address, body: _Body) -> str:
@@ -533,20 +594,24 @@ def _is_mailbox(display_name: str) -> bool:
 
 
 def _named_persons(text: str, exclude: str) -> list[tuple[str, str | None, str | None]]:
-    found: list[tuple[str, str | None, str | None]] = []
-    for pattern in (rules.COLLEAGUE, rules.ACCOMPANYING):
-        for match in pattern.finditer(text):
-            name = canonical_name(match.group(1))
-            if not name or (exclude and name_tokens(name) <= name_tokens(exclude)):
-                continue
-            email = rules.EMAIL_IN_TEXT.search(text[match.end() : match.end() + 80])
-            found.append((name, clean_address(email.group(0)) if email else None, None))
+    found = _candidates(_persons_named(text, exclude))
     found.sort(key=lambda item: text.find(item[0].split()[-1]))
     return found
 
 
+def _persons_named(text: str, exclude: str) -> Iterator[tuple[str, str | None, str | None]]:
+    excluded = name_tokens(exclude) if exclude else None
+    for pattern in (rules.COLLEAGUE, rules.ACCOMPANYING):
+        for match in pattern.finditer(text):
+            name = canonical_name(match.group(1))
+            if not name or (excluded is not None and name_tokens(name) <= excluded):
+                continue
+            email = rules.EMAIL_IN_TEXT.search(text[match.end() : match.end() + 80])
+            yield name, clean_address(email.group(0)) if email else None, None
+
+
 def _addressed_persons(text: str) -> list[str]:
-    return [canonical_name(m.group(1)) for m in rules.ADDRESSED_PERSON.finditer(text)]
+    return _candidates(canonical_name(m.group(1)) for m in rules.ADDRESSED_PERSON.finditer(text))
 
 
 def _cancelled_persons(mail: ParsedMail, body: _Body, ctx: Context) -> tuple[Person, ...]:
@@ -609,18 +674,41 @@ def _text_org(text: str) -> str | None:
 
 
 def _unique(people: list[Person]) -> list[Person]:
-    """One entry per person; "Rehberg" after "Thomas Rehberg" is the same person."""
-    seen: list[Person] = []
-    for person in people:
+    """One entry per person; "Rehberg" after "Thomas Rehberg" is the same person.
+
+    A person is left out when their address or all their name tokens belong to someone
+    kept; a fuller spelling replaces a surname kept before. Indexed by address and by
+    token, so no pair of persons is compared unless they share a token.
+    """
+    kept: dict[int, tuple[Person, frozenset[str]]] = {}
+    by_email: dict[str, set[int]] = {}
+    by_token: dict[str, set[int]] = {}
+    for index, person in enumerate(people):
         tokens = name_tokens(person.name)
-        duplicate = any(
-            (person.email and p.email and person.email.lower() == p.email.lower())
-            or (tokens and (tokens <= name_tokens(p.name)))
-            for p in seen
-        )
-        if duplicate:
+        email = (person.email or "").lower()
+        if email and by_email.get(email):
             continue
-        # A fuller spelling replaces a surname seen before.
-        seen = [p for p in seen if not (name_tokens(p.name) and name_tokens(p.name) < tokens)]
-        seen.append(person)
-    return seen
+        if tokens and _kept_with(tokens, by_token, kept):
+            continue
+        narrower = {i for t in tokens for i in by_token.get(t, ()) if kept[i][1] < tokens}
+        for i in narrower:
+            old, old_tokens = kept.pop(i)
+            by_email.get((old.email or "").lower(), set()).discard(i)
+            for t in old_tokens:
+                by_token[t].discard(i)
+        kept[index] = (person, tokens)
+        if email:
+            by_email.setdefault(email, set()).add(index)
+        for t in tokens:
+            by_token.setdefault(t, set()).add(index)
+    return [person for person, _ in kept.values()]
+
+
+def _kept_with(
+    tokens: frozenset[str],
+    by_token: dict[str, set[int]],
+    kept: dict[int, tuple[Person, frozenset[str]]],
+) -> bool:
+    """Someone kept has every one of these tokens."""
+    fewest = min((by_token.get(t, set()) for t in tokens), key=len)
+    return any(tokens <= kept[i][1] for i in fewest)

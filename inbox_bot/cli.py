@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -22,9 +22,11 @@ import click
 from tabulate import tabulate
 
 from inbox_bot.allocation_log import sync_log_file
+from inbox_bot.analyse import IsolatedAnalyser
 from inbox_bot.classify import Context
 from inbox_bot.config import Settings, load_settings
 from inbox_bot.cycle import CycleReport, Deps
+from inbox_bot.echo import own_words
 from inbox_bot.errors import AlreadyRunning, ConfigError, InboxBotError
 from inbox_bot.export import allocation, attendees_csv, attendees_xlsx
 from inbox_bot.mailbox import Mailbox
@@ -32,8 +34,10 @@ from inbox_bot.organizations import load_directory
 from inbox_bot.pipeline import run_once
 from inbox_bot.render import Renderer
 from inbox_bot.report import DEFAULT_FILE, refresh_report, write_report
+from inbox_bot.safefiles import write_atomic
 from inbox_bot.smtp import SmtpSender
 from inbox_bot.store import Store, iso, open_memory_copy, open_store
+from inbox_bot.visible import shown
 
 log = logging.getLogger("inbox_bot")
 
@@ -47,6 +51,8 @@ CONFIG = click.option(
 
 
 def main() -> None:
+    # Belt and braces: a file created anywhere without an explicit mode stays private.
+    os.umask(0o077)
     try:
         cli(standalone_mode=False)
     except click.exceptions.Abort:
@@ -98,20 +104,42 @@ def classify_context(settings: Settings) -> Context:
         message_id_domain=settings.smtp.id_domain,
         internal_domains=frozenset(d.lower() for d in settings.rules.internal_domains),
         directory=load_directory(settings.rules.organizations),
+        own_words=own_words(
+            [
+                *Renderer(settings).template_sources(),
+                settings.privacy.text("de"),
+                settings.privacy.text("en"),
+            ]
+        ),
     )
 
 
 def build_deps(
-    settings: Settings, store: Store, clock: Callable[[], datetime] | None = None
+    settings: Settings,
+    store: Store,
+    clock: Callable[[], datetime] | None = None,
+    *,
+    stop: threading.Event | None = None,
 ) -> Deps:
+    stop = stop or threading.Event()
+    context = classify_context(settings)
+    limits = settings.limits
     return Deps(
         settings=settings,
         store=store,
-        context=classify_context(settings),
+        context=context,
         renderer=Renderer(settings),
         clock=clock or (lambda: datetime.now(UTC)),
         open_mailbox=lambda: Mailbox(settings.imap),
         open_smtp=lambda: SmtpSender(settings.smtp),
+        # The reader process ends by itself when we do (its stdin closes).
+        analyser=IsolatedAnalyser(
+            context,
+            budget_seconds=limits.seconds_per_mail,
+            memory_bytes=limits.reader_memory_mb * 1024 * 1024,
+            stop=stop,
+        ),
+        stop=stop,
     )
 
 
@@ -166,11 +194,11 @@ def poll(config_path: Path, dry_run: bool) -> None:
     settings = settings_from(config_path)
     if dry_run:
         with open_memory_copy(settings.storage.database) as store:
-            report = poll_cycle(build_deps(settings, store), dry_run=True)
+            with closing(build_deps(settings, store)) as deps:
+                report = poll_cycle(deps, dry_run=True)
             print_report(report, settings, dry_run=True)
         return
-    with worker_store(settings) as store:
-        deps = build_deps(settings, store)
+    with worker_store(settings) as store, closing(build_deps(settings, store)) as deps:
         with stop_on_signals(deps.stop):
             report = poll_cycle(deps)
         print_report(report, settings, dry_run=False)
@@ -191,10 +219,8 @@ def run(config_path: Path) -> None:
     settings = settings_from(config_path)
     logging.getLogger("inbox_bot").setLevel(min(logging.getLogger().level, logging.INFO))
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
-    with worker_store(settings) as store:
-        stop = threading.Event()
-        deps = build_deps(settings, store)
-        deps = Deps(**{**deps.__dict__, "stop": stop})
+    stop = threading.Event()
+    with worker_store(settings) as store, closing(build_deps(settings, store, stop=stop)) as deps:
 
         def cycle() -> bool:
             try:
@@ -245,7 +271,7 @@ def status(config_path: Path) -> None:
             ("Letzter Fehler / last error", store.get_meta("last_poll_error") or "-"),
             ("Warnung / alert", store.get_meta("alert") or "-"),
         ]
-        click.echo(tabulate(rows, tablefmt="plain"))
+        click.echo(tabulate([(k, shown(v)) for k, v in rows], tablefmt="plain"))
 
 
 @cli.command()
@@ -269,7 +295,11 @@ def export(config_path: Path, fmt: str, output: Path | None) -> None:
         sys.stdout.buffer.write(payload)
         sys.stdout.flush()
     else:
-        output.write_bytes(payload)
+        try:
+            # Never through a link planted at the target: os.replace swaps the link itself.
+            write_atomic(output, payload)
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc.strerror or exc}", 1)
         click.echo(f"inbox-bot: wrote {output}", err=True)
 
 
@@ -363,10 +393,10 @@ def print_report(report: CycleReport, settings: Settings, *, dry_run: bool) -> N
             [
                 h.uid,
                 settings.event.local(h.arrival).strftime("%d.%m.%Y %H:%M:%S"),
-                h.sender or "-",
+                shown(h.sender or "-"),
                 h.kind,
                 h.decision,
-                ", ".join(h.persons) or "-",
+                shown(", ".join(h.persons) or "-"),
                 h.reply or "-",
                 "yes" if h.needs_review else "",
             ]
@@ -384,7 +414,7 @@ def print_report(report: CycleReport, settings: Settings, *, dry_run: bool) -> N
             f"{report.send_waiting} waiting, {report.send_failed} failed."
         )
     for problem in report.problems:
-        click.echo(f"note: {problem}", err=True)
+        click.echo(f"note: {shown(problem)}", err=True)
 
 
 def _register_staff_commands() -> None:

@@ -6,6 +6,8 @@ Secrets are never stored in the file: the file names an environment variable
 
 from __future__ import annotations
 
+import ipaddress
+import stat
 import tomllib
 from collections.abc import Mapping
 from datetime import datetime
@@ -21,6 +23,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -58,6 +61,27 @@ class _ServerSection(_Section):
     timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     password: SecretStr | None = Field(default=None, exclude=True)
 
+    @field_validator("security")
+    @classmethod
+    def _clear_text_only_on_this_machine(cls, value: Security, info: ValidationInfo) -> Security:
+        host = info.data.get("host")  # absent when the host itself was invalid
+        if value is Security.NONE and host is not None and not is_loopback(host):
+            raise ValueError(
+                f'"none" (password and mail in clear text) is only for a server on this '
+                f'machine (127.0.0.1, ::1, localhost), not {host}; use "ssl" or "starttls"'
+            )
+        return value
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: a connection that never leaves this machine."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
 
 _S = TypeVar("_S", bound=_ServerSection)
 
@@ -66,6 +90,9 @@ class ImapSettings(_ServerSection):
     folder: str = "INBOX"
     sent_folder: str | None = None
     batch_size: int = Field(default=50, ge=1, le=1000)
+    # One FETCH brings at most this many bytes (by RFC822.SIZE): memory stays bounded
+    # by bytes, not by how big the mails of a batch happen to be.
+    batch_bytes: int = Field(default=20_000_000, ge=100_000)
     # Mail larger than this is not downloaded; it goes to staff review.
     max_message_bytes: int = Field(default=25_000_000, ge=10_000)
 
@@ -133,6 +160,26 @@ class TemplateSettings(_Section):
 class ReportSettings(_Section):
     # The staff's allocation report (static HTML), rewritten after every poll cycle.
     path: Path | None = None
+    # Its mode, e.g. "0640" for a share the team's group reads; every other file is 0600.
+    file_mode: str = "0600"
+
+    @field_validator("file_mode")
+    @classmethod
+    def _readable_at_most(cls, value: str) -> str:
+        digits = value.removeprefix("0o")
+        if not (3 <= len(digits) <= 4 and all(c in "01234567" for c in digits)):
+            raise ValueError(f'give an octal mode such as "0640", not {value!r}')
+        mode = int(digits, 8)
+        if mode & 0o600 != 0o600 or mode & ~0o644:
+            raise ValueError(
+                f"{value}: the bot must read and write it, others may at most read it "
+                '(e.g. "0600", "0640" or "0644")'
+            )
+        return f"{mode:04o}"
+
+    @property
+    def mode(self) -> int:
+        return int(self.file_mode, 8)
 
 
 class RulesSettings(_Section):
@@ -156,6 +203,10 @@ class LimitSettings(_Section):
     persons_per_domain: int = Field(default=60, ge=1)
     # A reply that could not be sent is retried with growing pauses this many times.
     send_attempts: int = Field(default=12, ge=1)
+    # Reading one mail (parse + classify, in a worker process) may take this long and
+    # this much memory; a mail that needs more goes to staff review with its raw bytes.
+    seconds_per_mail: float = Field(default=5.0, ge=0.5, le=600)
+    reader_memory_mb: int = Field(default=1024, ge=128, le=65536)
 
 
 _NOTICE_DE = (
@@ -247,7 +298,9 @@ def settings_from_mapping(
                 if settings.templates.folder
                 else None
             ),
-            "report": ReportSettings(path=_relative(settings.report.path, base)),
+            "report": settings.report.model_copy(
+                update={"path": _relative(settings.report.path, base)}
+            ),
             "source": source,
         }
     )
@@ -306,6 +359,12 @@ def _read_password(
         file = _relative(section.password_file, base)
         assert file is not None
         try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+            if mode & 0o077:  # as ssh does with a private key
+                raise ConfigError(
+                    f"{where}{name}.password_file: {file} is readable by others "
+                    f"(mode {mode:04o}); chmod 600 it"
+                )
             return SecretStr(file.read_text(encoding="utf-8").strip())
         except OSError as exc:
             raise ConfigError(

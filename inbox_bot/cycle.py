@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from inbox_bot.allocate import AllocationState, Limits
+from inbox_bot.analyse import Analyser
 from inbox_bot.classify import Context
 from inbox_bot.config import Settings
 from inbox_bot.mailbox import Mailbox
@@ -25,7 +26,13 @@ class Deps:
     clock: Callable[[], datetime]
     open_mailbox: Callable[[], Mailbox]
     open_smtp: Callable[[], SmtpSender]
+    # parse + classify within a time budget (a worker process in production)
+    analyser: Analyser
     stop: threading.Event = field(default_factory=threading.Event)
+
+    def close(self) -> None:
+        """Release what the adapters hold beyond a call (the reader process)."""
+        self.analyser.close()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,14 +62,21 @@ class CycleReport:
 
 def current_state(deps: Deps) -> AllocationState:
     """The allocation as stored, with the event's capacity, times and limits."""
-    event, limits = deps.settings.event, deps.settings.limits
+    event = deps.settings.event
     return deps.store.load_state(
         capacity=event.capacity,
         deadline=event.registration_deadline,
         event_start=event.starts_at,
-        limits=Limits(
-            persons_per_mail=limits.persons_per_mail,
-            persons_per_address=limits.persons_per_address,
-            persons_per_domain=limits.persons_per_domain,
-        ),
+        limits=allocation_limits(deps.settings, deps.context),
+    )
+
+
+def allocation_limits(settings: Settings, context: Context) -> Limits:
+    """The brakes of `[limits]`; freemail domains are exempt from the per-domain one."""
+    limits = settings.limits
+    return Limits(
+        persons_per_mail=limits.persons_per_mail,
+        persons_per_address=limits.persons_per_address,
+        persons_per_domain=limits.persons_per_domain,
+        freemail=context.directory.freemail,
     )

@@ -647,7 +647,8 @@ def run_demo(workdir: Path | None) -> None:
 
         heading("1. Ein Abruf / one poll cycle")
         with open_store(settings.storage.database) as store:
-            report = poll_cycle(build_deps(settings, store))
+            with contextlib.closing(build_deps(settings, store)) as deps:
+                report = poll_cycle(deps)
             print_report(report, settings, dry_run=False)
             sent = servers.sink.captured
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from inbox_bot.config import Settings
 from inbox_bot.model import Status
 from inbox_bot.store import Store
+from inbox_bot.visible import shown
 
 # A cell starting with one of these is a formula to Excel and LibreOffice (OWASP).
 _FORMULA_START = re.compile(r"^[=+\-@\t\r\n|%]")
@@ -182,8 +183,9 @@ def _list_order(a: Any) -> tuple[int, int, datetime, int, int]:
 
 
 def clean_text(value: object) -> str:
-    """The text of a cell without the characters a spreadsheet cannot hold."""
-    return "" if value is None else _CONTROL.sub("", str(value))
+    """The text of a cell without the characters a spreadsheet cannot hold, nothing
+    invisible, and a word of mixed scripts marked (inbox_bot/visible.py)."""
+    return "" if value is None else _CONTROL.sub("", shown(value))
 
 
 def safe_cell(value: object) -> str:

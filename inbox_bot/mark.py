@@ -15,7 +15,7 @@ def mark_done(deps: Deps, mailbox: Mailbox) -> None:
     """Flags last: answered mail \\Seen + \\Answered; staff review \\Flagged and unread."""
     for row in deps.store.unmarked(deps.settings.imap.folder, mailbox.uidvalidity):
         replies = deps.store.outbox_for_message(row["id"])
-        if any(r.state not in ("sent", "failed") for r in replies):
+        if any(r.state not in ("sent", "failed", "merged") for r in replies):
             if row["needs_review"]:
                 # Held back (reply cap, retries): staff see it now, \Answered comes later.
                 mailbox.add_flags(row["uid"], ["\\Flagged"])

@@ -55,6 +55,9 @@ class ReplyKind(StrEnum):
     # Sent by the bot itself, not in answer to a mail (inbox_bot/notices.py).
     REMINDER = "reminder"
     WAITLIST_CLOSED = "waitlist_closed"
+    # To a person with her own address, when someone else registered or cancelled her.
+    REGISTERED_NOTICE = "registered_notice"
+    CANCELLED_NOTICE = "cancelled_notice"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,6 +162,8 @@ class Attendee:
     index: int  # position within its mail
     message_key: str
     language: str = "de"
+    # The From address of the registering mail (not its Reply-To): who may cancel.
+    registered_by: str = ""
 
     @property
     def queue_order(self) -> tuple[datetime, int, int]:
@@ -172,6 +177,11 @@ class Attendee:
     def reply_address(self) -> str:
         return self.email or self.contact
 
+    @property
+    def registrant(self) -> str:
+        """Who registered this person (From of the mail; older records: the contact)."""
+        return self.registered_by or self.contact
+
 
 @dataclass(frozen=True, kw_only=True)
 class OutgoingRow:
@@ -181,3 +191,6 @@ class OutgoingRow:
     message_id: str
     recipient: str
     data: bytes
+    # The attendees this mail is about: a reply to it may cancel those of them that
+    # the recipient is entitled to (the Message-ID is the token), nobody else.
+    attendee_ids: tuple[str, ...] = ()

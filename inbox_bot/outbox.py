@@ -8,7 +8,8 @@ only then sent again, with the same Message-ID and the same bytes.
 
 Two brakes stop a loop or a bug from flooding people: a cap of replies per address
 per day and a budget of replies per hour. When one trips, the rows wait and staff
-are told; nothing is dropped.
+are told; nothing is dropped, but held replies of a kind that repeats itself
+("already registered") to one address are merged into the newest ("merged").
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 FIRST_PAUSE = timedelta(minutes=1)
 LONGEST_PAUSE = timedelta(hours=1)
+# Replies whose held copies to one address say the same thing: the newest is enough.
+MERGEABLE = frozenset({"duplicate", "question"})
 
 
 def send_outbox(deps: Deps, mailbox: Mailbox, report: CycleReport) -> None:
@@ -77,6 +80,12 @@ def _within_limits(deps: Deps, item: OutboxItem, report: CycleReport) -> bool:
         f"Schon {cap} Antworten in 24 Stunden an {item.recipient}: weitere warten im "
         "Postausgang (Schutz vor Mail-Schleifen)."
     )
+    if item.kind in MERGEABLE:
+        # Twenty "you are already registered" replies say what one says: only the newest
+        # of a kind waits; the others are done without being sent.
+        merged = deps.store.merge_held(item.recipient, item.kind)
+        if merged:
+            log.info("%d held %s replies merged into the newest", merged, item.kind)
     if item.message_ref is not None:
         deps.store.flag_review(item.message_ref, reason)
     report.problems.append(reason)

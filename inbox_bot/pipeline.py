@@ -4,8 +4,10 @@ fetch (mailbox) -> parse -> classify -> decide (allocate) -> persist (store)
 -> reply (render, smtp) -> mark (mailbox)
 
 A message can never sink the batch: whatever goes wrong with one mail ends in a
-review entry with its raw bytes kept. Only database trouble stops the cycle, and
-then nothing about the current mail was written, so the next cycle takes it again.
+review entry with its raw bytes kept. parse and classify run inside a time and memory
+budget (inbox_bot/analyse.py), so a hostile mail cannot hold the worker either. Only
+database trouble stops the cycle, and then nothing about the current mail was
+written, so the next cycle takes it again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sqlite3
 
 from inbox_bot.allocate import Decision, Outcome, Request, decide
 from inbox_bot.allocation_log import decision_record, undecided_record
-from inbox_bot.classify import classify
+from inbox_bot.analyse import Interrupted, Unreadable, message_id_of
 from inbox_bot.cycle import CycleReport, Deps, Handled, current_state
 from inbox_bot.errors import (
     StoreError,
@@ -27,7 +29,6 @@ from inbox_bot.mark import mark_done
 from inbox_bot.model import FetchedMail, Intent, Kind, MailMeta, OutgoingRow, ParsedMail
 from inbox_bot.notices import queue_notices
 from inbox_bot.outbox import send_outbox
-from inbox_bot.parse import ParseFailure, parse_mail
 from inbox_bot.render import Original
 from inbox_bot.store import MessageRecord, iso
 
@@ -41,13 +42,17 @@ def run_once(deps: Deps, *, dry_run: bool = False) -> CycleReport:
     with deps.open_mailbox() as mailbox:
         _warn_uidvalidity(deps, mailbox, report)
         pending = mailbox.pending(deps.store.processed_uids(folder, mailbox.uidvalidity))
-        for batch in _batches(pending, deps.settings.imap.batch_size):
+        imap = deps.settings.imap
+        for batch in batches(pending, imap.batch_size, imap.batch_bytes):
             if deps.stop.is_set():
                 break
             for mail in _download(deps, mailbox, batch, report):
                 if deps.stop.is_set():
                     break
-                report.handled.append(process(deps, mail))
+                try:
+                    report.handled.append(process(deps, mail))
+                except Interrupted:
+                    break  # SIGTERM while a mail was read: it stays for the next cycle
             if not dry_run and not deps.stop.is_set():
                 send_outbox(deps, mailbox, report)
                 mark_done(deps, mailbox)
@@ -61,8 +66,21 @@ def run_once(deps: Deps, *, dry_run: bool = False) -> CycleReport:
     return report
 
 
-def _batches(items: list[MailMeta], size: int) -> list[list[MailMeta]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
+def batches(items: list[MailMeta], count: int, max_bytes: int) -> list[list[MailMeta]]:
+    """FETCH batches of at most `count` mails and `max_bytes` (RFC822.SIZE) in all, so
+    that memory stays bounded by bytes; a mail larger than max_bytes goes alone."""
+    out: list[list[MailMeta]] = []
+    current: list[MailMeta] = []
+    size = 0
+    for item in items:
+        if current and (len(current) >= count or size + item.size > max_bytes):
+            out.append(current)
+            current, size = [], 0
+        current.append(item)
+        size += item.size
+    if current:
+        out.append(current)
+    return out
 
 
 def _download(
@@ -97,27 +115,36 @@ def process(deps: Deps, mail: FetchedMail) -> Handled:
     sha = hashlib.sha256(mail.raw).hexdigest()
     try:
         return _decide_and_record(deps, mail, sha)
-    except (StoreError, sqlite3.Error):
+    except (StoreError, sqlite3.Error, Interrupted):
         raise  # the database is the record; without it, stop and retry later
     except Exception as exc:  # one hostile mail must never stop the worker
         log.exception("message uid=%s could not be processed", mail.uid)
         reason = (
             f"Interner Fehler bei der Verarbeitung ({type(exc).__name__}); Rohdaten gespeichert."
         )
-        return _record_review(deps, mail, sha, reason)
+        return _record_review(deps, mail, sha, reason, message_id_of(mail.raw))
 
 
 def _decide_and_record(deps: Deps, mail: FetchedMail, sha: str) -> Handled:
-    try:
-        parsed: ParsedMail | None = parse_mail(mail.raw)
-    except ParseFailure as exc:
-        return _record_review(deps, mail, sha, f"Mail nicht lesbar: {exc}")
-    assert parsed is not None
+    where = (mail.folder, mail.uidvalidity, mail.uid)
+    if deps.store.was_started(*where):
+        # An earlier run began reading this mail and never finished: the process died
+        # (killed at the budget's end, out of memory, power). Never read it again.
+        reason = (
+            "Das Lesen dieser Mail wurde schon einmal begonnen und nie beendet (Absturz oder "
+            "Abbruch): nicht erneut gelesen; Rohdaten gespeichert, bitte im Postfach lesen."
+        )
+        return _record_review(deps, mail, sha, reason, message_id_of(mail.raw))
+    result = deps.analyser.analyse(
+        mail.raw, on_slow=lambda: deps.store.note_started(*where, deps.clock())
+    )
+    if isinstance(result, Unreadable):
+        return _record_review(deps, mail, sha, result.reason, result.message_id)
+    parsed, intent = result.parsed, result.intent
     known = deps.store.known_copy(parsed.message_id, sha)
     if known is not None:
         return _record_copy(deps, mail, sha, parsed, known)
-    intent = classify(parsed, deps.context)
-    request = _request(mail, parsed, intent, sha, _thread_contacts(deps, parsed))
+    request = _request(mail, parsed, intent, sha, _authorized(deps, parsed))
     state = current_state(deps)
     decision = decide(state, request)
     original = Original(
@@ -132,15 +159,16 @@ def _decide_and_record(deps: Deps, mail: FetchedMail, sha: str) -> Handled:
     return _persist(deps, mail, sha, parsed, request, decision, rows, extra)
 
 
-def _thread_contacts(deps: Deps, parsed: ParsedMail) -> frozenset[str]:
-    """Registrants whose confirmation this mail answers (our Message-ID is the token)."""
+def _authorized(deps: Deps, parsed: ParsedMail) -> frozenset[str]:
+    """Attendees that our mails which this mail answers were about (the Message-ID of
+    our mail is the token), as far as that mail's recipient was entitled to them."""
     suffix = "@" + deps.settings.smtp.id_domain.lower() + ">"
     ours = [m for m in (*parsed.in_reply_to, *parsed.references) if m.lower().endswith(suffix)]
-    return deps.store.contacts_for_replies(ours)
+    return deps.store.authorized_by_replies(ours)
 
 
 def _request(
-    mail: FetchedMail, parsed: ParsedMail, intent: Intent, sha: str, thread: frozenset[str]
+    mail: FetchedMail, parsed: ParsedMail, intent: Intent, sha: str, authorized: frozenset[str]
 ) -> Request:
     sender = parsed.sender.email if parsed.sender else ""
     contact = parsed.reply_address.email if parsed.reply_address else sender
@@ -151,7 +179,7 @@ def _request(
         sender=sender,
         contact=contact,
         intent=intent,
-        thread_contacts=thread,
+        authorized=authorized,
     )
 
 
@@ -220,10 +248,19 @@ def _persist(
     )
 
 
-def _record_review(deps: Deps, mail: FetchedMail, sha: str, reason: str) -> Handled:
-    """Unreadable or failed mail: staff get it with its raw bytes."""
+def _record_review(
+    deps: Deps, mail: FetchedMail, sha: str, reason: str, message_id: str | None
+) -> Handled:
+    """Unreadable or failed mail: staff get it with its raw bytes and its Message-ID."""
     return _record_plain(
-        deps, mail, sha, kind=Kind.OTHER, decision=Outcome.REVIEW, reason=reason, raw=mail.raw
+        deps,
+        mail,
+        sha,
+        kind=Kind.OTHER,
+        decision=Outcome.REVIEW,
+        reason=reason,
+        raw=mail.raw,
+        message_id=message_id,
     )
 
 

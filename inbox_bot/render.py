@@ -29,7 +29,7 @@ from babel.dates import format_date, format_time
 from babel.dates import format_datetime as babel_datetime
 
 from inbox_bot import ics
-from inbox_bot.allocate import Decision, Placement, Request
+from inbox_bot.allocate import Decision, Notify, Placement, Request
 from inbox_bot.config import EventSettings, Settings
 from inbox_bot.errors import TemplateError
 from inbox_bot.model import Attendee, OutgoingRow, ReplyKind, Status
@@ -72,6 +72,17 @@ class Renderer:
             lstrip_blocks=True,
         )
 
+    def template_sources(self) -> list[str]:
+        """The text of every reply template in use (staff copies and defaults)."""
+        loader = self.env.loader
+        assert loader is not None
+        sources = []
+        for name in loader.list_templates():
+            if name.endswith(".txt"):
+                source, _, _ = loader.get_source(self.env, name)
+                sources.append(source)
+        return sources
+
     def body(self, kind: ReplyKind, language: str, context: Mapping[str, Any]) -> str:
         language = language if language in LANGUAGES else "de"
         try:
@@ -104,11 +115,39 @@ class Renderer:
                     now=now,
                     original=original,
                     calendar=calendar,
+                    attendee_ids=tuple(p.attendee.id for p in decision.placements),
                 )
             )
         for promoted in decision.promotions:
             rows.append(self.promotion(promoted, now))
+        for notify in decision.notices:
+            rows.append(self.notify(notify, now))
         return rows
+
+    def notify(self, notify: Notify, now: datetime) -> OutgoingRow:
+        """To a person (or her registrant) about what someone else did for her."""
+        first = notify.placements[0].attendee
+        language = first.language if first.language in LANGUAGES else "de"
+        context = self.context(notify.placements, language, arrival=first.arrival)
+        context["by"] = notify.by
+        title = one_line(self.settings.event.title)
+        if notify.kind is ReplyKind.REGISTERED_NOTICE:
+            subject = (
+                f"Sie wurden angemeldet: {title}"
+                if language == "de"
+                else f"You have been registered: {title}"
+            )
+        else:
+            subject = f"Abmeldung: {title}" if language == "de" else f"Cancellation: {title}"
+        return self.compose(
+            kind=notify.kind,
+            recipient=notify.recipient,
+            subject=subject,
+            text=self.body(notify.kind, language, context),
+            now=now,
+            original=None,
+            attendee_ids=tuple(p.attendee.id for p in notify.placements),
+        )
 
     def promotion(self, placement: Placement, now: datetime) -> OutgoingRow:
         attendee = placement.attendee
@@ -126,6 +165,7 @@ class Renderer:
             now=now,
             original=None,
             calendar=self.calendar(attendee.reply_address, (placement,), language, now),
+            attendee_ids=(attendee.id,),
         )
 
     def calendar(
@@ -176,6 +216,7 @@ class Renderer:
             text=self.body(kind, language, context),
             now=now,
             original=None,
+            attendee_ids=tuple(a.id for a in attendees),
         )
 
     def context(
@@ -190,6 +231,8 @@ class Renderer:
             "sender_name": self.settings.smtp.from_name or event.organizer,
             "has_question": False,
             "promoted": 0,
+            # who registered or cancelled for the recipient (notices only)
+            "by": "",
             # The footer's paragraph on how seats are given (not in reminders).
             "seat_rules": True,
             "privacy_notice": self.settings.privacy.text(language),
@@ -217,8 +260,11 @@ class Renderer:
         now: datetime,
         original: Original | None,
         calendar: bytes | None = None,
+        attendee_ids: tuple[str, ...] = (),
     ) -> OutgoingRow:
-        if not _ADDR_SPEC.match(recipient):
+        # "=?" would let the email package show an encoded word in To: instead of the
+        # address the mail is delivered to.
+        if not _ADDR_SPEC.match(recipient) or "=?" in recipient:
             raise TemplateError(f"reply address is not a plain mail address: {recipient[:80]!r}")
         smtp = self.settings.smtp
         message_id = f"<reply-{uuid.uuid4().hex}@{smtp.id_domain}>"
@@ -251,8 +297,14 @@ class Renderer:
             for part in mail.iter_attachments():
                 del part["MIME-Version"]  # belongs to the top level only
         data = mail.as_bytes()
-        _check_headers(data, expected=set(mail.keys()))
-        return OutgoingRow(kind=str(kind), message_id=message_id, recipient=recipient, data=data)
+        _check_headers(data, expected=set(mail.keys()), recipient=recipient)
+        return OutgoingRow(
+            kind=str(kind),
+            message_id=message_id,
+            recipient=recipient,
+            data=data,
+            attendee_ids=attendee_ids,
+        )
 
 
 def header_safe(text: str, limit: int = 250) -> str:
@@ -281,16 +333,16 @@ def reply_subject(original: str, language: str) -> str:
     return f"Re: {clean}"
 
 
-def _check_headers(data: bytes, expected: set[str]) -> None:
-    """Belt and braces: the serialised mail carries exactly the headers we set."""
+def _check_headers(data: bytes, expected: set[str], recipient: str) -> None:
+    """Belt and braces: the serialised mail carries exactly the headers we set, and its
+    To: shows exactly the address the mail is delivered to."""
     head = data.split(b"\r\n\r\n", 1)[0].decode("ascii", "replace")
-    names = {
-        line.split(":", 1)[0]
-        for line in re.split(r"\r\n|\n|\r", head)
-        if line[:1] not in (" ", "\t")
-    }
+    lines = re.split(r"\r\n|\n|\r", head)
+    names = {line.split(":", 1)[0] for line in lines if line[:1] not in (" ", "\t")}
     if names != expected or "\n" in head.replace("\r\n", ""):
         raise TemplateError("reply headers would not be the ones we set; not sent")
+    if f"To: {recipient}" not in lines:
+        raise TemplateError("the To: header would not show the delivery address; not sent")
 
 
 def event_facts(event: EventSettings, language: str) -> dict[str, str]:

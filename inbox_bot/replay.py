@@ -55,6 +55,7 @@ def _step(state: AllocationState, seq: int, record: dict[str, Any]) -> Allocatio
     )
     if not persons:
         return state
+    tokens = [str(a).casefold() for a in record.get("authorized_by") or ()]
     request = Request(
         message_key=f"replay-{seq}",
         uid=int(record.get("uid") or 0),
@@ -62,7 +63,12 @@ def _step(state: AllocationState, seq: int, record: dict[str, Any]) -> Allocatio
         sender=record.get("sender") or "",
         contact=record.get("reply_to") or record.get("sender") or "",
         intent=Intent(kind=Kind(kind), persons=persons),
-        thread_contacts=frozenset(record.get("authorized_by") or ()),
+        # The log names who the token's attendees were registered by; ids are replay's own.
+        authorized=frozenset(
+            a.id
+            for a in state.attendees.values()
+            if a.registrant.casefold() in tokens or (a.email or "").casefold() in tokens
+        ),
     )
     return apply(state, decide(state, request))
 

@@ -7,10 +7,12 @@ causes go through the outbox like every other reply.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from email import message_from_bytes, policy
 from typing import Any
 
 from inbox_bot.allocate import (
@@ -22,6 +24,7 @@ from inbox_bot.allocate import (
     decide,
     find_holder,
 )
+from inbox_bot.analyse import Analysis
 from inbox_bot.cycle import Deps, current_state
 from inbox_bot.errors import InboxBotError
 from inbox_bot.model import Attendee, Intent, Kind, OutgoingRow, Person, ReplyKind, Status
@@ -74,8 +77,22 @@ def person(state: AllocationState, address: str, statuses: tuple[Status, ...]) -
     return found[0]
 
 
-def message_row(deps: Deps, message_id: str) -> Any:
-    wanted = message_id if message_id.startswith("<") else f"<{message_id}>"
+_UID_REF = re.compile(r"^(?:uid:?\s*)?(\d{1,10})$", re.I)
+
+
+def message_row(deps: Deps, reference: str) -> Any:
+    """A mail by its Message-ID, or by "UID:123" (mail without a usable Message-ID)."""
+    by_uid = _UID_REF.match(reference.strip())
+    if by_uid:
+        row = deps.store.db.execute(
+            "SELECT * FROM messages WHERE folder = ? AND uid = ? "
+            "ORDER BY uidvalidity DESC, id DESC LIMIT 1",
+            (deps.settings.imap.folder, int(by_uid.group(1))),
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no mail with UID {by_uid.group(1)} in {deps.settings.imap.folder}")
+        return row
+    wanted = reference if reference.startswith("<") else f"<{reference}>"
     row = deps.store.db.execute(
         "SELECT * FROM messages WHERE message_id = ? ORDER BY id LIMIT 1", (wanted,)
     ).fetchone()
@@ -253,7 +270,8 @@ def resolve(deps: Deps, message_id: str, by: str, reason: str) -> str:
         deps.store._append_log(
             db, _record("staff_resolved", by, reason, deps.clock(), message_id=row["message_id"])
         )
-    return f"Erledigt: {row['message_id']} ({row['sender'] or '-'}, {row['subject'] or '-'})"
+    name = row["message_id"] or f"UID:{row['uid']}"
+    return f"Erledigt: {name} ({row['sender'] or '-'}, {row['subject'] or '-'})"
 
 
 def resend(deps: Deps, message_id: str, by: str, reason: str) -> str:
@@ -286,28 +304,60 @@ def note(deps: Deps, subject: str, by: str, reason: str) -> str:
 
 
 def forget(deps: Deps, address: str) -> int:
-    """Remove a person's data everywhere; the log keeps that a deletion happened, not whom."""
+    """Remove a person's data everywhere; the log keeps that a deletion happened, not whom.
+
+    Everywhere means: the attendee rows, the mails she sent (sender, subject, raw
+    bytes), every other mail whose text names her (raw bytes dropped), review reasons,
+    the replies that name her (their bytes dropped; one not sent yet goes to staff),
+    alerts, and every log record. The database file is then rebuilt (VACUUM), so the
+    old pages with her name are gone from the file too.
+    """
     store, db = deps.store, deps.store.db
+    mine = "lower(email) = lower(?) OR lower(contact) = lower(?)"
+    query = f"SELECT id, name FROM attendees WHERE {mine}"  # noqa: S608 - constant text
+    rows = list(db.execute(query, (address, address)))
+    needles = _needles(address, [r[1] for r in rows])
+    raw_hits = _messages_naming(deps, needles)
+    outbox_hits = _outbox_naming(deps, needles)
+    if not rows and not raw_hits and not outbox_hits and not _log_names(db, needles):
+        raise NotFound(f"zu {address} sind keine Daten gespeichert; nichts gelöscht")
     with store.transaction():
-        mine = "lower(email) = lower(?) OR lower(contact) = lower(?)"
-        query = f"SELECT id, name FROM attendees WHERE {mine}"  # noqa: S608 - constant text
-        rows = list(db.execute(query, (address, address)))
-        names = [r[1] for r in rows]
         db.execute(
-            "UPDATE attendees SET name = ?, email = NULL, organization = NULL, contact = ? "
-            "WHERE lower(email) = lower(?) OR lower(contact) = lower(?)",
-            (REDACTED, REDACTED, address, address),
+            f"UPDATE attendees SET name = ?, email = NULL, organization = NULL, contact = ?, "  # noqa: S608
+            f"registered_by = ? WHERE {mine} OR lower(registered_by) = lower(?)",
+            (REDACTED, REDACTED, REDACTED, address, address, address),
         )
         db.execute(
             "UPDATE messages SET sender = NULL, reply_to = NULL, subject = NULL, raw = NULL "
             "WHERE lower(sender) = lower(?) OR lower(reply_to) = lower(?)",
             (address, address),
         )
-        db.execute(
-            "UPDATE outbox SET data = X'', recipient = ? WHERE lower(recipient) = lower(?)",
-            (REDACTED, address),
-        )
-        _redact_log(db, [address, *names])
+        for hit in raw_hits:
+            db.execute("UPDATE messages SET raw = NULL, subject = NULL WHERE id = ?", (hit,))
+        for ref, reason in list(db.execute("SELECT id, review_reason FROM messages")):
+            if reason and (changed := redact(reason, needles)) != reason:
+                db.execute("UPDATE messages SET review_reason = ? WHERE id = ?", (changed, ref))
+        for row_id, unsent, message_ref in outbox_hits:
+            db.execute(
+                "UPDATE outbox SET data = X'', recipient = ?, "
+                "state = CASE WHEN ? THEN 'failed' ELSE state END, "
+                "last_error = CASE WHEN ? THEN 'gelöscht (Löschung auf Antrag)' "
+                "ELSE last_error END WHERE id = ?",
+                (REDACTED, unsent, unsent, row_id),
+            )
+            if unsent and message_ref is not None:
+                db.execute(
+                    "UPDATE messages SET needs_review = 1, resolved = 0, marked = 0, "
+                    "review_reason = TRIM(COALESCE(review_reason, '') || ' ' || ?) WHERE id = ?",
+                    (
+                        "Antwort wegen einer Löschung nicht gesendet: bitte von Hand antworten.",
+                        message_ref,
+                    ),
+                )
+        for key, value in list(db.execute("SELECT key, value FROM meta")):
+            if (changed := redact(value, needles)) != value:
+                db.execute("UPDATE meta SET value = ? WHERE key = ?", (changed, key))
+        _redact_log(db, needles)
         store.rechain_log(db)
         store._append_log(
             db,
@@ -318,7 +368,84 @@ def forget(deps: Deps, address: str) -> int:
                 "reason": f"Löschung auf Antrag: {len(rows)} Person(en)",
             },
         )
+    # The old pages (and the WAL's copies of them) still hold the name: rebuild the file.
+    db.execute("VACUUM")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return len(rows)
+
+
+def _needles(address: str, names: list[str]) -> list[str]:
+    """What identifies the person in text: her address, her names, her surname."""
+    found = [address]
+    for name in names:
+        if name and name != REDACTED:
+            found.append(name)
+            surname = name.split()[-1]
+            if len(surname) >= 4:
+                found.append(surname)
+    return list(dict.fromkeys(n for n in found if n))
+
+
+def redact(text: str, needles: list[str]) -> str:
+    for needle in sorted(needles, key=len, reverse=True):
+        text = re.sub(re.escape(needle), REDACTED, text, flags=re.I)
+    return text
+
+
+def _mentions(text: str, needles: list[str]) -> bool:
+    folded = text.casefold()
+    return any(n.casefold() in folded for n in needles)
+
+
+def _messages_naming(deps: Deps, needles: list[str]) -> list[int]:
+    """Mails kept for staff whose decoded text names the person (read in the budget)."""
+    hits = []
+    for ref, raw in list(
+        deps.store.db.execute("SELECT id, raw FROM messages WHERE raw IS NOT NULL")
+    ):
+        data = bytes(raw)
+        if _mentions(data.decode("utf-8", "replace"), needles):
+            hits.append(ref)
+            continue
+        result = deps.analyser.analyse(data)
+        if isinstance(result, Analysis):
+            parsed = result.parsed
+            texts = [
+                parsed.subject,
+                parsed.full_text,
+                *(v for vs in parsed.headers.values() for v in vs),
+            ]
+            if any(_mentions(t, needles) for t in texts):
+                hits.append(ref)
+    return hits
+
+
+def _outbox_naming(deps: Deps, needles: list[str]) -> list[tuple[int, bool, int | None]]:
+    """Our own mails (we built them, so they parse) that name the person."""
+    hits = []
+    rows = deps.store.db.execute("SELECT id, data, state, recipient, message_ref FROM outbox")
+    for row_id, data, state, recipient, ref in list(rows):
+        if not data and recipient == REDACTED:
+            continue
+        text = _mail_text(bytes(data)) if data else ""
+        if _mentions(recipient, needles) or _mentions(text, needles):
+            unsent = state not in ("sent", "failed", "merged")
+            hits.append((row_id, unsent, ref))
+    return hits
+
+
+def _mail_text(data: bytes) -> str:
+    mail = message_from_bytes(data, policy=policy.default)
+    parts = [str(mail.get("To", "")), str(mail.get("Subject", ""))]
+    for part in mail.walk():
+        if part.get_content_maintype() == "text":
+            with contextlib.suppress(LookupError, ValueError):
+                parts.append(part.get_content())
+    return "\n".join(parts)
+
+
+def _log_names(db: Any, needles: list[str]) -> bool:
+    return any(_mentions(text, needles) for (text,) in db.execute("SELECT record FROM log"))
 
 
 def purge(deps: Deps, now: datetime, retention_days: int) -> bool:
@@ -329,13 +456,16 @@ def purge(deps: Deps, now: datetime, retention_days: int) -> bool:
     store, db = deps.store, deps.store.db
     with store.transaction():
         db.execute(
-            "UPDATE attendees SET name = ?, email = NULL, organization = NULL, contact = ?",
-            (REDACTED, REDACTED),
+            "UPDATE attendees SET name = ?, email = NULL, organization = NULL, contact = ?, "
+            "registered_by = ?",
+            (REDACTED, REDACTED, REDACTED),
         )
         db.execute(
             "UPDATE messages SET sender = NULL, reply_to = NULL, subject = NULL, raw = NULL, "
-            "message_id = NULL"
+            "message_id = NULL, review_reason = CASE WHEN review_reason = '' THEN '' ELSE ? END",
+            (REDACTED,),
         )
+        db.execute("DELETE FROM meta WHERE key LIKE 'alert%' OR key LIKE 'last_%error'")
         db.execute("UPDATE outbox SET data = X'', recipient = ?", (REDACTED,))
         for seq, text in list(db.execute("SELECT seq, record FROM log")):
             record = _anonymous(json.loads(text))
@@ -350,6 +480,8 @@ def purge(deps: Deps, now: datetime, retention_days: int) -> bool:
                 "reason": f"Personenbezogene Daten {retention_days} Tage nach Ende gelöscht",
             },
         )
+    db.execute("VACUUM")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return True
 
 

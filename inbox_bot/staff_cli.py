@@ -9,7 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import datetime
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -24,6 +24,7 @@ from inbox_bot.cycle import CycleReport, Deps
 from inbox_bot.errors import AlreadyRunning, InboxBotError
 from inbox_bot.logchain import verify_lines
 from inbox_bot.replay import replay_differences
+from inbox_bot.report import refresh_report
 from inbox_bot.staff import (
     ActionRefused,
     NotFound,
@@ -39,6 +40,7 @@ from inbox_bot.staff import (
     resolve,
 )
 from inbox_bot.store import open_store
+from inbox_bot.visible import shown
 
 
 def _user() -> str:
@@ -64,15 +66,17 @@ def register(
     @contextmanager
     def session(path: Path) -> Iterator[Deps]:
         settings = load(path)
-        with open_store(settings.storage.database) as store:
-            deps = build(settings, store)
+        with (
+            open_store(settings.storage.database) as store,
+            closing(build(settings, store)) as deps,
+        ):
             yield deps
             sync_log_file(store, settings.storage.log)
 
     def carry_out(deps: Deps, planned: Planned, confirm: bool) -> None:
-        click.echo(planned.summary)
+        click.echo(shown(planned.summary))
         for mail in planned.mails:
-            click.echo(_show(mail.data))
+            click.echo(shown(_show(mail.data)))
         if planned.mails and not confirm:
             click.confirm("Diese Mail(s) senden und die Änderung speichern?", abort=True)
         commit(deps, planned)
@@ -87,20 +91,27 @@ def register(
             event = deps.settings.event
             table = [
                 [
-                    r["message_id"] or f"(UID {r['uid']})",
+                    r["message_id"] or f"UID:{r['uid']}",
                     event.local(datetime.fromisoformat(r["received_at"])).strftime(
                         "%d.%m.%Y %H:%M"
                     ),
-                    r["sender"] or "-",
+                    shown(r["sender"] or "-"),
                     r["kind"],
-                    (r["review_reason"] or "")[:120],
+                    shown(r["review_reason"] or ""),
                 ]
                 for r in rows
             ]
             if not table:
                 click.echo("Nichts zu tun: keine Mail wartet auf Bearbeitung.")
                 return
-            click.echo(tabulate(table, headers=["Message-ID", "Eingang", "Von", "Art", "Grund"]))
+            # The whole reason, wrapped: staff must see why, not the first 120 characters.
+            click.echo(
+                tabulate(
+                    table,
+                    headers=["Message-ID", "Eingang", "Von", "Art", "Grund"],
+                    maxcolwidths=[None, None, 30, None, 70],
+                )
+            )
 
     @cli.command(name="resolve")
     @config_option
@@ -108,9 +119,12 @@ def register(
     @who
     @why
     def resolve_(config_path: Path, message_id: str, by: str, reason: str) -> None:
-        """Mark a mail as done by hand (it leaves the review queue)."""
+        """Mark a mail as done by hand (it leaves the review queue).
+
+        MESSAGE_ID is the mail's Message-ID, or UID:123 as `review` shows it for mail
+        that has none."""
         with session(config_path) as deps:
-            click.echo(_guard(lambda: resolve(deps, message_id, by, reason)))
+            click.echo(shown(_guard(lambda: resolve(deps, message_id, by, reason))))
             _send_now(deps)
 
     @cli.command()
@@ -151,7 +165,7 @@ def register(
     def resend_(config_path: Path, message_id: str, by: str, reason: str) -> None:
         """Send a reply again (same content), by its Message-ID or the original's."""
         with session(config_path) as deps:
-            click.echo(_guard(lambda: resend(deps, message_id, by, reason)))
+            click.echo(shown(_guard(lambda: resend(deps, message_id, by, reason))))
             _send_now(deps)
 
     @cli.command(name="note")
@@ -197,7 +211,7 @@ def register(
         if not differences:
             click.echo("Keine Abweichung: die Neuberechnung ergibt dieselbe Platzvergabe.")
             return
-        click.echo("\n".join(differences))
+        click.echo(shown("\n".join(differences)))
         raise click.ClickException(f"{len(differences)} Abweichung(en)")
 
     @cli.command(name="purge")
@@ -218,6 +232,7 @@ def register(
                 click.echo(f"Noch nicht: Löschung erst {keep} Tage nach dem Ende.")
                 return
             rewrite_log_file(deps.store, deps.settings.storage.log)
+            refresh_report(deps.settings, deps.store, deps.clock())
             click.echo("Personenbezogene Daten gelöscht; Zählungen bleiben erhalten.")
 
     @cli.command(name="forget")
@@ -229,9 +244,14 @@ def register(
         with session(config_path) as deps:
             if not yes:
                 click.confirm(f"Alle Daten zu {address} löschen?", abort=True)
-            count = forget(deps, address)
+            count = _guard(lambda: forget(deps, address))
             rewrite_log_file(deps.store, deps.settings.storage.log)
-            click.echo(f"Gelöscht: {count} Person(en); das Protokoll vermerkt nur die Löschung.")
+            # The staff page named her too: write it anew without her.
+            refresh_report(deps.settings, deps.store, deps.clock())
+            click.echo(
+                f"Gelöscht: {count} Person(en) und jede Erwähnung; "
+                "das Protokoll vermerkt nur die Löschung."
+            )
 
 
 _T = TypeVar("_T")

@@ -106,6 +106,24 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (attendee_id, kind)
     );
     """,
+    # 5: who registered a person (From, not Reply-To: the right to cancel); which
+    # attendees each outgoing mail is about (its Message-ID is a token for those only);
+    # mail whose reading was begun, so that one that killed the reader is not read again
+    """
+    ALTER TABLE attendees ADD COLUMN registered_by TEXT;
+    UPDATE attendees SET registered_by = (
+        SELECT m.sender FROM messages m WHERE m.message_key = attendees.message_key
+        ORDER BY m.id LIMIT 1);
+    UPDATE attendees SET registered_by = contact WHERE registered_by IS NULL;
+    ALTER TABLE outbox ADD COLUMN attendee_ids TEXT;
+    CREATE TABLE started (
+        folder TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        PRIMARY KEY (folder, uidvalidity, uid)
+    );
+    """,
 )
 
 
@@ -172,7 +190,9 @@ class Store:
         """One worker per database: a second one refuses to start."""
         if self.path is None:
             return
-        handle = open(f"{self.path}.lock", "w")  # noqa: SIM115 - held while running
+        from inbox_bot.safefiles import open_lock_file
+
+        handle = open_lock_file(Path(f"{self.path}.lock"))  # held while running
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -180,6 +200,7 @@ class Store:
             raise AlreadyRunning(
                 f"another inbox-bot is already working on {self.path}; stop it first"
             ) from None
+        handle.truncate(0)  # only now: the running worker's pid stays until the lock is ours
         handle.write(str(os.getpid()))
         handle.flush()
         self._lock = handle
@@ -279,6 +300,10 @@ class Store:
                 ),
             )
             ref = cursor.lastrowid
+            db.execute(
+                "DELETE FROM started WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+                (message.folder, message.uidvalidity, message.uid),
+            )
             self._write_attendees(db, changes)
             for row in outgoing:
                 self._queue(db, ref, row)
@@ -304,10 +329,11 @@ class Store:
         for a in sorted(changes, key=lambda a: a.status is Status.CONFIRMED):
             db.execute(
                 """INSERT INTO attendees (id, message_key, position, name, email, organization,
-                   contact, status, seat, arrival, uid, language, updated_at)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   contact, status, seat, arrival, uid, language, updated_at, registered_by)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                    ON CONFLICT (id) DO UPDATE SET status = excluded.status,
-                   seat = excluded.seat, updated_at = excluded.updated_at""",
+                   seat = excluded.seat, name = excluded.name,
+                   updated_at = excluded.updated_at""",
                 (
                     a.id,
                     a.message_key,
@@ -322,14 +348,23 @@ class Store:
                     a.uid,
                     a.language,
                     iso(now_utc()),
+                    a.registered_by or a.contact,
                 ),
             )
 
     def _queue(self, db: sqlite3.Connection, ref: int | None, row: OutgoingRow) -> None:
         db.execute(
-            """INSERT INTO outbox (message_ref, kind, message_id, recipient, data, created_at)
-               VALUES (?,?,?,?,?,?)""",
-            (ref, row.kind, row.message_id, row.recipient, row.data, iso(now_utc())),
+            """INSERT INTO outbox (message_ref, kind, message_id, recipient, data, created_at,
+               attendee_ids) VALUES (?,?,?,?,?,?,?)""",
+            (
+                ref,
+                row.kind,
+                row.message_id,
+                row.recipient,
+                row.data,
+                iso(now_utc()),
+                json.dumps(list(row.attendee_ids)),
+            ),
         )
 
     def _append_log(self, db: sqlite3.Connection, record: Mapping[str, Any]) -> None:
@@ -415,17 +450,64 @@ class Store:
             )
         return int(row.fetchone()[0])
 
-    def contacts_for_replies(self, message_ids: Sequence[str]) -> frozenset[str]:
-        """Who registered the mails that these reply Message-IDs answered."""
+    def authorized_by_replies(self, message_ids: Sequence[str]) -> frozenset[str]:
+        """The attendees a reply to these mails of ours may cancel: those each mail was
+        about and its recipient is entitled to (her own address, or who registered her).
+
+        A promotion mail is about the promoted person only, never about the people of
+        the cancellation that freed the seat.
+        """
         found: set[str] = set()
         for message_id in message_ids[:50]:
-            rows = self.db.execute(
-                "SELECT m.reply_to, m.sender FROM outbox o JOIN messages m "
-                "ON m.id = o.message_ref WHERE o.message_id = ?",
+            row = self.db.execute(
+                "SELECT recipient, attendee_ids, message_ref FROM outbox WHERE message_id = ?",
                 (message_id,),
-            )
-            found.update(a for row in rows for a in row if a)
+            ).fetchone()
+            if row is None:
+                continue
+            if row["attendee_ids"] is not None:
+                ids = [str(i) for i in json.loads(row["attendee_ids"])]
+                where, args = "id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)
+            else:  # written before schema 5: the persons of the mail it answered
+                where = "message_key = (SELECT message_key FROM messages WHERE id = ?)"
+                args = (row["message_ref"],)
+            recipient = str(row["recipient"]).casefold()
+            query = f"SELECT id, email, contact, registered_by FROM attendees WHERE {where}"  # noqa: S608
+            for attendee in self.db.execute(query, args):
+                entitled = {str(a).casefold() for a in attendee[1:] if a}
+                if recipient in entitled:
+                    found.add(attendee[0])
         return frozenset(found)
+
+    def merge_held(self, recipient: str, kind: str) -> int:
+        """Held replies of one kind to one address: all but the newest become "merged"."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                """UPDATE outbox SET state = 'merged', last_error = 'zusammengefasst'
+                   WHERE lower(recipient) = lower(?) AND kind = ?
+                   AND state IN ('queued', 'retry') AND id < (
+                       SELECT MAX(id) FROM outbox WHERE lower(recipient) = lower(?)
+                       AND kind = ? AND state IN ('queued', 'retry'))""",
+                (recipient, kind, recipient, kind),
+            )
+        return int(cursor.rowcount)
+
+    # --- mail whose reading was begun (inbox_bot/analyse.py) ---
+
+    def note_started(self, folder: str, uidvalidity: int, uid: int, now: datetime) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO started (folder, uidvalidity, uid, started_at) "
+                "VALUES (?,?,?,?)",
+                (folder, uidvalidity, uid, iso(now)),
+            )
+
+    def was_started(self, folder: str, uidvalidity: int, uid: int) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM started WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+            (folder, uidvalidity, uid),
+        ).fetchone()
+        return row is not None
 
     def set_outbox_state(self, item_id: int, state: str, error: str | None = None) -> None:
         with self.transaction() as db:
@@ -522,8 +604,16 @@ class Store:
 
 
 def open_store(path: Path) -> Store:
+    from inbox_bot.safefiles import make_private, private_dir
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        # Created here, 0600 and never through a link: SQLite would create it 0644.
+        # It creates a missing -wal or -shm later with the database's mode.
+        make_private(path, create=True)
+        for journal in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if journal.exists() or journal.is_symlink():
+                make_private(journal)
         # check_same_thread off: `run` hands the store to the scheduler's one worker thread.
         db = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
     except (OSError, sqlite3.Error) as exc:
@@ -551,6 +641,8 @@ def _prepare(db: sqlite3.Connection, path: Path | None) -> Store:
             # FULL: an acknowledged allocation survives a power cut, not only a crash.
             db.execute("PRAGMA synchronous = FULL")
         db.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows (forget, purge) are overwritten, not left in free pages.
+        db.execute("PRAGMA secure_delete = ON")
         _migrate(db)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot prepare database {path or ':memory:'}: {exc}") from exc
@@ -590,6 +682,7 @@ def _attendee(row: sqlite3.Row) -> Attendee:
         index=row["position"],
         message_key=row["message_key"],
         language=row["language"],
+        registered_by=row["registered_by"] or "",
     )
 
 

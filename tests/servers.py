@@ -5,6 +5,7 @@ No pytest import here, so the helpers also work from a REPL or a one-off script.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import email
@@ -519,6 +520,9 @@ class _SinkHandler:
     # (username, password) the sink accepts for AUTH; None: AUTH is not offered.
     login: tuple[str, str] | None = None
     auth_attempts: list[str] = field(default_factory=list)
+    # Seconds between taking the message and answering 250, as a busy server does: the
+    # window in which a client that dies cannot know its mail went out.
+    answer_delay: float = 0.0
 
     def authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: object
@@ -579,6 +583,8 @@ class _SinkHandler:
             # The client never sees 250, so it cannot know the mail was taken: the
             # classic cause of duplicate submissions.
             server.transport.close()
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
         return "250 OK"
 
 
@@ -602,6 +608,7 @@ class SmtpSink:
         security: SmtpTls = "none",
         login: tuple[str, str] | None = None,
         auth_in_clear: bool = False,
+        answer_delay: float = 0.0,
     ) -> None:
         if (tls is None) != (security == "none"):
             raise ValueError("give tls files exactly when security is starttls or ssl")
@@ -610,7 +617,7 @@ class SmtpSink:
         self.tls = tls
         self.security = security
         self.auth_in_clear = auth_in_clear
-        self._handler = _SinkHandler(login=login)
+        self._handler = _SinkHandler(login=login, answer_delay=answer_delay)
         self._controller: Controller | None = None
 
     def _controller_options(self) -> dict[str, Any]:

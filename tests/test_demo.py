@@ -94,7 +94,15 @@ def test_demo_shows_allocation_reply_and_files(
     recipients = [r for mail in sent for r in mail.rcpt_tos]
     assert automatic[0].address not in recipients
     answers = [m for m in sent if m.message["Auto-Submitted"] == "auto-replied"]
-    promotions = [m for m in sent if m.message["Auto-Submitted"] == "auto-generated"]
+    promotions = [
+        m
+        for m in sent
+        if m.message["Auto-Submitted"] == "auto-generated"
+        and str(m.message["Subject"]).startswith(("Sie haben einen Platz", "You have a seat"))
+    ]
+    # A colleague registered with her own address hears of it from us.
+    notices = [m for m in sent if str(m.message["Subject"]).startswith("Sie wurden angemeldet")]
+    assert [m.rcpt_tos for m in notices] == [("j.beispiel@unna.de",)]
     assert len(answers) == len(demo.SAMPLES) - 1
     assert [m.rcpt_tos for m in promotions] == [("emily.carter@leeds.example.org",)]
     assert f"replies sent:  {len(sent)}" in _section(out, 4)

@@ -53,7 +53,23 @@ def test_each_correspondent_gets_exactly_the_replies_the_labels_call_for(polled:
     expected = Counter(lab.reply_to.lower() for lab in labels if lab.reply_to)
     for address in PROMOTED:
         expected[address] += 1  # the waitlist reply, then the promotion
+    expected.update(_notices_to_colleagues(labels))
     assert _replies_by_recipient(polled["sent"]) == expected
+
+
+def _notices_to_colleagues(labels: list[Label]) -> Counter[str]:
+    """A colleague registered with her own address hears of it, and of a cancellation."""
+    own: dict[str, str] = {}
+    notices: Counter[str] = Counter()
+    for lab in labels:
+        for person in lab.raw["registers"] or ():
+            email = (person.get("email") or "").lower()
+            if lab.kind == "registration" and email and email != (lab.reply_to or "").lower():
+                own[person["name"]] = email
+                notices[email] += 1
+            elif lab.kind == "cancellation" and person["name"] in own:
+                notices[own[person["name"]]] += 1
+    return notices
     for message in polled["sent"]:
         assert len(message.rcpt_tos) == 1
 
@@ -92,7 +108,8 @@ def test_replies_are_proper_auto_replies_in_the_thread(polled: dict, corpus_dir:
         assert "Rheinlanddamm 200" in body
         assert "5. Dezember 2018" in body or "5 December 2018" in body  # German or English
         if reply["Auto-Submitted"] == "auto-generated":
-            assert captured.rcpt_tos[0] in PROMOTED
+            # A promotion, or the note to a colleague whom someone else registered.
+            assert captured.rcpt_tos[0] in PROMOTED or _is_notice(reply)
             assert reply["In-Reply-To"] is None
             continue
         assert reply["Auto-Submitted"] == "auto-replied"
@@ -123,8 +140,16 @@ def test_first_ten_persons_by_arrival_are_confirmed_and_the_rest_wait_in_order(
     assert late == ["Renate Hülsmann"]
 
 
+def _is_notice(reply: EmailMessage) -> bool:
+    return str(reply["Subject"]).startswith(("Sie wurden angemeldet:", "Abmeldung:"))
+
+
 def test_obermeier_moves_up_first_because_arrival_not_date_header_counts(polled: dict) -> None:
-    promotions = [m for m in polled["sent"] if m.message["Auto-Submitted"] == "auto-generated"]
+    promotions = [
+        m
+        for m in polled["sent"]
+        if m.message["Auto-Submitted"] == "auto-generated" and not _is_notice(m.message)
+    ]
     assert [m.rcpt_tos[0] for m in promotions] == [
         "jens.obermeier@dew21.de",
         "henrike.sasse@kommunen.nrw",
@@ -258,6 +283,7 @@ def test_own_examples_get_exactly_the_replies_their_labels_call_for(
     run_cli("poll", "--config", str(config), imap=mailbox)
     labels = corpus_labels(examples)
     expected = Counter(lab.reply_to.lower() for lab in labels if lab.reply_to)
+    expected.update(_notices_to_colleagues(labels))
     assert _replies_by_recipient(smtp_sink.messages) == expected
     flags = {m["uid"]: m["flags"] for m in mailbox.messages()}
     needs_person = [lab for lab in labels if lab.kind in ("thanks", "other", "bounce")]

@@ -1,4 +1,4 @@
-from inbox_bot.cli import main
+from inbox_bot.ui.cli import main
 
 if __name__ == "__main__":
     main()

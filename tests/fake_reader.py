@@ -1,5 +1,5 @@
 """A misbehaving mail reader for the analyser tests: speaks the frame protocol of
-inbox_bot.analyse, then does what argv[1] says with every mail ("hang", "crash",
+inbox_bot.adapters.reader, then does what argv[1] says with every mail ("hang", "crash",
 "garbage"). No pytest import: it runs as its own process."""
 
 from __future__ import annotations

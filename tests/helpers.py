@@ -150,10 +150,10 @@ def record_mail(
     pipeline does, without a mail server (for tests of what reads the database)."""
     import hashlib
 
-    from inbox_bot.allocate import Request, decide
-    from inbox_bot.allocation_log import decision_record
-    from inbox_bot.model import Intent, Kind
-    from inbox_bot.store import MessageRecord
+    from inbox_bot.adapters.logfile import decision_record
+    from inbox_bot.adapters.store import MessageRecord
+    from inbox_bot.core.allocate import Request, decide
+    from inbox_bot.core.model import Intent, Kind
 
     kind = kind or Kind.REGISTRATION
     event = settings.event

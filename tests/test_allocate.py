@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from inbox_bot.allocate import AllocationState, Decision, Outcome, Request, apply, decide
-from inbox_bot.model import Attendee, Intent, Kind, Person, ReplyKind, Status
+from inbox_bot.core.allocate import AllocationState, Decision, Outcome, Request, apply, decide
+from inbox_bot.core.model import Attendee, Intent, Kind, Person, ReplyKind, Status
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # Registration closes at the end of Friday 14 March 2025, local time; the event is a week later.

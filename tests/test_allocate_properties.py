@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inbox_bot.allocate import AllocationState, Decision, Outcome, Request, apply, decide
-from inbox_bot.model import Attendee, Intent, Kind, Person, Status
-from inbox_bot.names import clean_address
+from inbox_bot.core.allocate import AllocationState, Decision, Outcome, Request, apply, decide
+from inbox_bot.core.model import Attendee, Intent, Kind, Person, Status
+from inbox_bot.core.names import clean_address
 
 FAST = settings(deadline=None, max_examples=150, database=None)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from inbox_bot.analyse import (
+from inbox_bot.adapters.reader import (
     Analysis,
     InProcessAnalyser,
     Interrupted,
@@ -23,9 +23,9 @@ from inbox_bot.analyse import (
     Unreadable,
     message_id_of,
 )
-from inbox_bot.classify import Context
-from inbox_bot.model import Kind
-from inbox_bot.organizations import load_directory
+from inbox_bot.core.classify import Context
+from inbox_bot.core.classify.organizations import load_directory
+from inbox_bot.core.model import Kind
 
 FAKE = Path(__file__).with_name("fake_reader.py")
 CONTEXT = Context(

@@ -42,7 +42,7 @@ MAX_BYTES = 5_000_000
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so it would include pytest's.
 _MEASURED_CLI = """\
 import os, re
-from inbox_bot.cli import main
+from inbox_bot.ui.cli import main
 try:
     main()
 finally:

@@ -10,10 +10,10 @@ from typing import Any
 
 import icalendar
 
-from inbox_bot.allocate import Decision, Outcome, Placement, Request
 from inbox_bot.config import Settings, settings_from_mapping
-from inbox_bot.model import Attendee, Intent, Kind, OutgoingRow, Person, ReplyKind, Status
-from inbox_bot.render import Original, Renderer
+from inbox_bot.core.allocate import Decision, Outcome, Placement, Request
+from inbox_bot.core.model import Attendee, Intent, Kind, OutgoingRow, Person, ReplyKind, Status
+from inbox_bot.core.render import Original, Renderer
 
 ARRIVAL = datetime(2018, 11, 6, 8, 5, 12, tzinfo=UTC)
 NOW = datetime(2018, 11, 6, 8, 5, 20, tzinfo=UTC)

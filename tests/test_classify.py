@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from inbox_bot.classify import Context, classify
-from inbox_bot.model import Kind
-from inbox_bot.organizations import load_directory
-from inbox_bot.parse import parse_mail
+from inbox_bot.core.classify import Context, classify
+from inbox_bot.core.classify.organizations import load_directory
+from inbox_bot.core.model import Kind
+from inbox_bot.core.parse import parse_mail
 
 CTX = Context(
     own_addresses=frozenset({"smartcity@dortmund.de"}),

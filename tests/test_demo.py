@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import pytest
 
-from inbox_bot import demo
+from inbox_bot.app import demo
 from inbox_bot.config import load_settings
 from inbox_bot.errors import InboxBotError
 

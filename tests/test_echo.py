@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inbox_bot.echo import MIN_CHARS, OwnWords, normalise, own_words
-from inbox_bot.render import default_template_folder
+from inbox_bot.core.classify.echo import MIN_CHARS, OwnWords, normalise, own_words
+from inbox_bot.core.render import default_template_folder
 
 SOURCES = [p.read_text(encoding="utf-8") for p in default_template_folder().rglob("*.txt")]
 OURS = own_words(SOURCES)

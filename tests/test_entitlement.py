@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from inbox_bot.allocate import (
+from inbox_bot.core.allocate import (
     AllocationState,
     Decision,
     Limits,
@@ -24,7 +24,7 @@ from inbox_bot.allocate import (
     decide,
     names_compatible,
 )
-from inbox_bot.model import Intent, Kind, Person, ReplyKind
+from inbox_bot.core.model import Intent, Kind, Person, ReplyKind
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DEADLINE = datetime(2025, 3, 14, 23, 59, 59, tzinfo=BERLIN)

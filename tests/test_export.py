@@ -72,7 +72,7 @@ def _config(folder: Path, capacity: int = CAPACITY) -> Path:
 
 def _decide_and_store(store: Any, settings: Any, uid: int, kind: str, person: tuple) -> None:
     """One registration, cancellation or late registration into the store."""
-    from inbox_bot.model import Kind, Person
+    from inbox_bot.core.model import Kind, Person
 
     name, organization, address = person
     arrival = START + timedelta(minutes=7 * uid, seconds=uid)
@@ -92,8 +92,8 @@ def _decide_and_store(store: Any, settings: Any, uid: int, kind: str, person: tu
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A database with the hostile registrations, one cancellation and one late mail,
     exported by the CLI as JSON, CSV and XLSX."""
+    from inbox_bot.adapters.store import open_store
     from inbox_bot.config import load_settings
-    from inbox_bot.store import open_store
 
     folder = tmp_path_factory.mktemp("hostile")
     config = _config(folder)

@@ -22,8 +22,7 @@ from typing import Any
 import pytest
 from helpers import write_config
 
-from inbox_bot import staff
-from inbox_bot.allocation_log import (
+from inbox_bot.adapters.logfile import (
     FILE_STATE_KEY,
     MAX_PERSONS,
     MAX_REASON_CHARS,
@@ -32,10 +31,11 @@ from inbox_bot.allocation_log import (
     sync_log_file,
     undecided_record,
 )
+from inbox_bot.adapters.store import Store, open_store
+from inbox_bot.app import staff
 from inbox_bot.config import Settings, load_settings, settings_from_mapping
 from inbox_bot.errors import ConfigError, StoreError
-from inbox_bot.report import write_report
-from inbox_bot.store import Store, open_store
+from inbox_bot.ui.report import write_report
 
 NOW = datetime.fromisoformat("2018-11-26T09:00:00+01:00")
 OUTSIDE_TEXT = "a file of someone else's\n"
@@ -79,7 +79,7 @@ def settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:
 
 
 def note(store: Store, reason: str) -> None:
-    """A staff note (not capped: it comes from staff) through inbox_bot.staff."""
+    """A staff note (not capped: it comes from staff) through inbox_bot.app.staff."""
     deps: Any = SimpleNamespace(store=store, clock=lambda: NOW)
     staff.note(deps, "a@example.org", "Frau Schmidt", reason)
 
@@ -373,8 +373,8 @@ def test_a_reason_from_mail_is_cut_and_says_how_much(tmp_path: Path) -> None:
 
 
 def test_the_persons_of_a_record_are_cut_with_a_count(tmp_path: Path) -> None:
-    from inbox_bot.allocate import Decision, Outcome, Placement, Request
-    from inbox_bot.model import Attendee, Intent, Kind, Status
+    from inbox_bot.core.allocate import Decision, Outcome, Placement, Request
+    from inbox_bot.core.model import Attendee, Intent, Kind, Status
 
     def placement(n: int) -> Placement:
         attendee = Attendee(

@@ -26,10 +26,10 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from servers import Dovecot, SmtpSink
 
-from inbox_bot.classify import Context, classify
-from inbox_bot.model import Intent, Kind, ParsedMail
-from inbox_bot.organizations import load_directory
-from inbox_bot.parse import ParseFailure, parse_mail
+from inbox_bot.core.classify import Context, classify
+from inbox_bot.core.classify.organizations import load_directory
+from inbox_bot.core.model import Intent, Kind, ParsedMail
+from inbox_bot.core.parse import ParseFailure, parse_mail
 
 CTX = Context(
     own_addresses=frozenset({"smartcity@dortmund.de"}),

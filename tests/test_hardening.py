@@ -12,11 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from inbox_bot.config import settings_from_mapping
+from inbox_bot.core.model import ReplyKind
+from inbox_bot.core.parse import parse_mail
+from inbox_bot.core.render import Renderer
+from inbox_bot.core.visible import MIXED, shown
 from inbox_bot.errors import TemplateError
-from inbox_bot.model import ReplyKind
-from inbox_bot.parse import parse_mail
-from inbox_bot.render import Renderer
-from inbox_bot.visible import MIXED, shown
 
 
 def _renderer(tmp_path: Path) -> Renderer:

@@ -25,10 +25,10 @@ import pytest
 from helpers import PASSWORD_ENV, run_cli, write_config
 from servers import Dovecot, SmtpSink
 
-from inbox_bot.analyse import IsolatedAnalyser
-from inbox_bot.cli import build_deps, settings_from
-from inbox_bot.pipeline import run_once
-from inbox_bot.store import open_store
+from inbox_bot.adapters.reader import IsolatedAnalyser
+from inbox_bot.adapters.store import open_store
+from inbox_bot.app.pipeline import run_once
+from inbox_bot.ui.cli import build_deps, settings_from
 
 T0 = datetime(2018, 11, 6, 9, 0, tzinfo=UTC)
 VERA = "vera.voss@stadt-hamm.de"

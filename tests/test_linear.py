@@ -21,14 +21,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inbox_bot import bodytext, rules
-from inbox_bot import classify as classifier
-from inbox_bot import parse as parser
-from inbox_bot.classify import Context, classify
-from inbox_bot.model import Intent, Kind, ParsedMail, Person
-from inbox_bot.names import name_tokens
-from inbox_bot.organizations import load_directory
-from inbox_bot.parse import ParseFailure, parse_mail
+from inbox_bot.core import bodytext
+from inbox_bot.core import classify as classifier
+from inbox_bot.core import parse as parser
+from inbox_bot.core.classify import Context, classify, rules
+from inbox_bot.core.classify.organizations import load_directory
+from inbox_bot.core.model import Intent, Kind, ParsedMail, Person
+from inbox_bot.core.names import name_tokens
+from inbox_bot.core.parse import ParseFailure, parse_mail
 
 CTX = Context(
     own_addresses=frozenset({"smartcity@dortmund.de"}),

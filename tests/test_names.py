@@ -1,10 +1,10 @@
-"""Person names and addresses in canonical form (inbox_bot.names, pure)."""
+"""Person names and addresses in canonical form (inbox_bot.core.names, pure)."""
 
 from __future__ import annotations
 
 import pytest
 
-from inbox_bot.names import canonical_name, clean_address, names_match, same_address
+from inbox_bot.core.names import canonical_name, clean_address, names_match, same_address
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ def installed() -> Path:
 
 def test_installed_package_carries_templates_and_data(installed: Path, tmp_path: Path) -> None:
     probe = (
-        "import inbox_bot.render as r, importlib.resources as res;"
+        "import inbox_bot.core.render as r, importlib.resources as res;"
         "f = r.default_template_folder();"
         "print(f);"
         "print((f / 'de' / 'acceptance.txt').is_file(), (f / 'en' / 'waitlist.txt').is_file());"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from inbox_bot.allocate import Decision, Outcome, Placement, Request
 from inbox_bot.config import settings_from_mapping
+from inbox_bot.core.allocate import Decision, Outcome, Placement, Request
+from inbox_bot.core.model import Attendee, Intent, Kind, Person, ReplyKind, Status
+from inbox_bot.core.render import Original, Renderer, reply_subject
 from inbox_bot.errors import TemplateError
-from inbox_bot.model import Attendee, Intent, Kind, Person, ReplyKind, Status
-from inbox_bot.render import Original, Renderer, reply_subject
 
 ARRIVAL = datetime(2018, 11, 6, 8, 5, 12, tzinfo=UTC)
 

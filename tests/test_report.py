@@ -33,12 +33,12 @@ from helpers import (
 )
 from servers import Dovecot, SmtpSink
 
-from inbox_bot import staff
-from inbox_bot.cli import build_deps
+from inbox_bot.adapters.store import Store, open_memory_copy
+from inbox_bot.app import staff
 from inbox_bot.config import Settings, load_settings, settings_from_mapping
-from inbox_bot.model import Attendee, Kind, Person, Status
-from inbox_bot.report import build_report, door_list, refresh_report, split_name, write_report
-from inbox_bot.store import Store, open_memory_copy
+from inbox_bot.core.model import Attendee, Kind, Person, Status
+from inbox_bot.ui.cli import build_deps
+from inbox_bot.ui.report import build_report, door_list, refresh_report, split_name, write_report
 
 DOOR_ORDER = [
     "Ahrens, Nadine",
@@ -549,7 +549,7 @@ def test_a_report_that_cannot_be_written_only_logs_a_warning(
 ) -> None:
     (tmp_path / "taken").write_text("a file where a folder should be", encoding="utf-8")
     settings = event_settings(tmp_path, report="taken/report.html")
-    with caplog.at_level(logging.WARNING, logger="inbox_bot.report"):
+    with caplog.at_level(logging.WARNING, logger="inbox_bot.ui.report"):
         refresh_report(settings, store, NOW)
     assert "not written" in caplog.text
     refresh_report(event_settings(tmp_path), store, NOW)  # no path: nothing to do

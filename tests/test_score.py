@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from inbox_bot.classify import Context
-from inbox_bot.organizations import load_directory
-from inbox_bot.score import Score, report, score_folder
+from inbox_bot.app.score import Score, report, score_folder
+from inbox_bot.core.classify import Context
+from inbox_bot.core.classify.organizations import load_directory
 
 # Three sets written by different authors; mail2 and mail3 were first scored unseen.
 OWN_EXAMPLES = tuple(Path(__file__).parent / name for name in ("mail", "mail2", "mail3"))

@@ -28,12 +28,12 @@ import jinja2
 from babel.dates import format_date, format_time
 from babel.dates import format_datetime as babel_datetime
 
-from inbox_bot import ics
-from inbox_bot.allocate import Decision, Notify, Placement, Request
 from inbox_bot.config import EventSettings, Settings
+from inbox_bot.core import ics
+from inbox_bot.core.allocate import Decision, Notify, Placement, Request
+from inbox_bot.core.model import Attendee, OutgoingRow, ReplyKind, Status
+from inbox_bot.core.parse import one_line
 from inbox_bot.errors import TemplateError
-from inbox_bot.model import Attendee, OutgoingRow, ReplyKind, Status
-from inbox_bot.parse import one_line
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,9 @@ LANGUAGES = ("de", "en")
 
 def default_template_folder() -> Path:
     """Inside the installed package; in a source checkout, the top-level templates/."""
-    packaged = Path(__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "templates"
+    return packaged if packaged.is_dir() else package.parent / "templates"
 
 
 @dataclass(frozen=True, kw_only=True)

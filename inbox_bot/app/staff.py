@@ -15,7 +15,10 @@ from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from typing import Any
 
-from inbox_bot.allocate import (
+from inbox_bot.adapters.reader import Analysis
+from inbox_bot.adapters.store import iso
+from inbox_bot.app.deps import Deps, current_state
+from inbox_bot.core.allocate import (
     AllocationState,
     Decision,
     Outcome,
@@ -24,12 +27,9 @@ from inbox_bot.allocate import (
     decide,
     find_holder,
 )
-from inbox_bot.analyse import Analysis
-from inbox_bot.cycle import Deps, current_state
+from inbox_bot.core.model import Attendee, Intent, Kind, OutgoingRow, Person, ReplyKind, Status
+from inbox_bot.core.names import same_address
 from inbox_bot.errors import InboxBotError
-from inbox_bot.model import Attendee, Intent, Kind, OutgoingRow, Person, ReplyKind, Status
-from inbox_bot.names import same_address
-from inbox_bot.store import iso
 
 REDACTED = "(gelöscht)"
 
@@ -158,8 +158,8 @@ def plan_admit_person(deps: Deps, address: str, by: str, reason: str, force: boo
 
 def plan_admit_mail(deps: Deps, message_id: str, by: str, reason: str, force: bool) -> Planned:
     """Admit the persons of a mail staff reviewed (or a late one) as a registration."""
-    from inbox_bot.classify import classify
-    from inbox_bot.parse import parse_mail
+    from inbox_bot.core.classify import classify
+    from inbox_bot.core.parse import parse_mail
 
     row = message_row(deps, message_id)
     state = state_of(deps)

@@ -16,21 +16,21 @@ import hashlib
 import logging
 import sqlite3
 
-from inbox_bot.allocate import Decision, Outcome, Request, decide
-from inbox_bot.allocation_log import decision_record, undecided_record
-from inbox_bot.analyse import Interrupted, Unreadable, message_id_of
-from inbox_bot.cycle import CycleReport, Deps, Handled, current_state
+from inbox_bot.adapters.logfile import decision_record, undecided_record
+from inbox_bot.adapters.mailbox import Mailbox
+from inbox_bot.adapters.reader import Interrupted, Unreadable, message_id_of
+from inbox_bot.adapters.store import MessageRecord, iso
+from inbox_bot.app.deps import CycleReport, Deps, Handled, current_state
+from inbox_bot.app.mark import mark_done
+from inbox_bot.app.notices import queue_notices
+from inbox_bot.app.outbox import send_outbox
+from inbox_bot.core.allocate import Decision, Outcome, Request, decide
+from inbox_bot.core.model import FetchedMail, Intent, Kind, MailMeta, OutgoingRow, ParsedMail
+from inbox_bot.core.render import Original
 from inbox_bot.errors import (
     StoreError,
     TemplateError,
 )
-from inbox_bot.mailbox import Mailbox
-from inbox_bot.mark import mark_done
-from inbox_bot.model import FetchedMail, Intent, Kind, MailMeta, OutgoingRow, ParsedMail
-from inbox_bot.notices import queue_notices
-from inbox_bot.outbox import send_outbox
-from inbox_bot.render import Original
-from inbox_bot.store import MessageRecord, iso
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from inbox_bot.adapters.store import Store
 from inbox_bot.config import Settings
-from inbox_bot.model import Status
-from inbox_bot.store import Store
-from inbox_bot.visible import shown
+from inbox_bot.core.model import Status
+from inbox_bot.core.visible import shown
 
 # A cell starting with one of these is a formula to Excel and LibreOffice (OWASP).
 _FORMULA_START = re.compile(r"^[=+\-@\t\r\n|%]")

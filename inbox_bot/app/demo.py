@@ -38,12 +38,12 @@ from pymap.concurrent import Subsystem
 from pymap.imap import IMAPServer
 from tabulate import tabulate
 
-from inbox_bot.cli import build_deps, poll_cycle, print_report
+from inbox_bot.adapters.store import Store, open_store
+from inbox_bot.app.deps import CycleReport
 from inbox_bot.config import Settings, settings_from_mapping
-from inbox_bot.cycle import CycleReport
 from inbox_bot.errors import InboxBotError
-from inbox_bot.export import allocation
-from inbox_bot.store import Store, open_store
+from inbox_bot.ui.cli import build_deps, poll_cycle, print_report
+from inbox_bot.ui.export import allocation
 
 LOOPBACK = "127.0.0.1"
 MAILBOX = "smartcity@example.org"

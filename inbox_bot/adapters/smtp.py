@@ -12,9 +12,9 @@ import smtplib
 import ssl
 from types import TracebackType
 
+from inbox_bot.adapters.mailbox import tls_context, tls_reason
 from inbox_bot.config import Security, SmtpSettings, require_password
 from inbox_bot.errors import SendPermanent, SendTemporary, SendUnknown
-from inbox_bot.mailbox import tls_context, tls_reason
 
 
 class SmtpSender:

@@ -17,8 +17,8 @@ from imapclient.exceptions import IMAPClientError
 from imapclient.util import to_unicode
 
 from inbox_bot.config import ImapSettings, Security, require_password
+from inbox_bot.core.model import FetchedMail, MailMeta
 from inbox_bot.errors import MailboxUnavailable, TLSFailure
-from inbox_bot.model import FetchedMail, MailMeta
 
 log = logging.getLogger(__name__)
 

@@ -14,15 +14,15 @@ from email.message import Message
 
 import mailparser
 
-from inbox_bot.bodytext import (
+from inbox_bot.core.bodytext import (
     MAX_HTML_CHARS,
     html_to_text,
     split_history,
     strip_invisible,
     tidy,
 )
-from inbox_bot.model import Address, ParsedMail
-from inbox_bot.names import clean_address
+from inbox_bot.core.model import Address, ParsedMail
+from inbox_bot.core.names import clean_address
 
 # mail-parser logs every unhandled content type at WARNING; that is noise for staff.
 logging.getLogger("mailparser").setLevel(logging.ERROR)

@@ -7,14 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from inbox_bot.allocate import AllocationState, Limits
-from inbox_bot.analyse import Analyser
-from inbox_bot.classify import Context
+from inbox_bot.adapters.mailbox import Mailbox
+from inbox_bot.adapters.reader import Analyser
+from inbox_bot.adapters.smtp import SmtpSender
+from inbox_bot.adapters.store import Store
 from inbox_bot.config import Settings
-from inbox_bot.mailbox import Mailbox
-from inbox_bot.render import Renderer
-from inbox_bot.smtp import SmtpSender
-from inbox_bot.store import Store
+from inbox_bot.core.allocate import AllocationState, Limits
+from inbox_bot.core.classify import Context
+from inbox_bot.core.render import Renderer
 
 
 @dataclass(frozen=True, kw_only=True)

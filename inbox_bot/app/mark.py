@@ -7,8 +7,8 @@ its replies are out, so a crash before that leaves it for the next cycle.
 
 from __future__ import annotations
 
-from inbox_bot.cycle import Deps
-from inbox_bot.mailbox import Mailbox
+from inbox_bot.adapters.mailbox import Mailbox
+from inbox_bot.app.deps import Deps
 
 
 def mark_done(deps: Deps, mailbox: Mailbox) -> None:

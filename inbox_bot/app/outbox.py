@@ -17,11 +17,11 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from inbox_bot.cycle import CycleReport, Deps
+from inbox_bot.adapters.mailbox import Mailbox
+from inbox_bot.adapters.smtp import SmtpSender
+from inbox_bot.adapters.store import OutboxItem, iso
+from inbox_bot.app.deps import CycleReport, Deps
 from inbox_bot.errors import InboxBotError, SendError, SendPermanent, SendTemporary, SendUnknown
-from inbox_bot.mailbox import Mailbox
-from inbox_bot.smtp import SmtpSender
-from inbox_bot.store import OutboxItem, iso
 
 log = logging.getLogger(__name__)
 

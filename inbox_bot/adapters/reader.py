@@ -31,10 +31,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from inbox_bot.classify import Context, classify
+from inbox_bot.core.classify import Context, classify
+from inbox_bot.core.model import Intent, ParsedMail
+from inbox_bot.core.parse import ParseFailure, parse_mail
 from inbox_bot.errors import InboxBotError
-from inbox_bot.model import Intent, ParsedMail
-from inbox_bot.parse import ParseFailure, parse_mail
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 # during the rest of the budget does not meet the same mail first after the restart.
 SLOW_AFTER_SECONDS = 1.0
 _WAIT_SLICE = 0.1  # how often the shell looks at the stop flag while it waits
-_SERVE = "from inbox_bot.analyse import serve; serve()"
+_SERVE = "from inbox_bot.adapters.reader import serve; serve()"
 _MSGID_HEADER = re.compile(rb"^message-id:[ \t]*+(<[!-=?-~]{1,250}>)", re.I | re.M)
 
 

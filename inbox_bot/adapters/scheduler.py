@@ -5,7 +5,7 @@ misfire grace), and SIGINT/SIGTERM stop cleanly: the current mail finishes, the 
 waits for the next start.
 
 Reminders and the closing note to the waitlist: every cycle (in `run` and in a single
-`poll` alike) queues the notices that are due (`inbox_bot.notices.queue_notices`) and
+`poll` alike) queues the notices that are due (`inbox_bot.app.notices.queue_notices`) and
 sends them; the `notices` table makes that idempotent, so a restart can neither lose
 nor repeat one. On top, `run` schedules date jobs at the moments notices become due
 (the reminder time, the event start), so that they go out on time even with a long

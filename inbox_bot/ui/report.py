@@ -25,13 +25,13 @@ import jinja2
 import markupsafe
 from babel.dates import format_date, format_datetime
 
-from inbox_bot.allocate import AllocationState
+from inbox_bot.adapters.safefiles import private_dir, write_atomic
+from inbox_bot.adapters.store import Store
 from inbox_bot.config import Settings
-from inbox_bot.model import Attendee, Status
-from inbox_bot.render import default_template_folder, event_facts
-from inbox_bot.safefiles import private_dir, write_atomic
-from inbox_bot.store import Store
-from inbox_bot.visible import shown
+from inbox_bot.core.allocate import AllocationState
+from inbox_bot.core.model import Attendee, Status
+from inbox_bot.core.render import default_template_folder, event_facts
+from inbox_bot.core.visible import shown
 
 log = logging.getLogger(__name__)
 

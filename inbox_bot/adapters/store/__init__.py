@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from inbox_bot.allocate import AllocationState, Limits
+from inbox_bot.core.allocate import AllocationState, Limits
+from inbox_bot.core.logchain import GENESIS, chained
+from inbox_bot.core.model import Attendee, OutgoingRow, Status
 from inbox_bot.errors import AlreadyRunning, StoreError
-from inbox_bot.logchain import GENESIS, chained
-from inbox_bot.model import Attendee, OutgoingRow, Status
 
 _MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
@@ -190,7 +190,7 @@ class Store:
         """One worker per database: a second one refuses to start."""
         if self.path is None:
             return
-        from inbox_bot.safefiles import open_lock_file
+        from inbox_bot.adapters.safefiles import open_lock_file
 
         handle = open_lock_file(Path(f"{self.path}.lock"))  # held while running
         try:
@@ -604,7 +604,7 @@ class Store:
 
 
 def open_store(path: Path) -> Store:
-    from inbox_bot.safefiles import make_private, private_dir
+    from inbox_bot.adapters.safefiles import make_private, private_dir
 
     try:
         private_dir(path.parent)

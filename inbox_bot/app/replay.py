@@ -8,10 +8,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from inbox_bot.allocate import AllocationState, Request, apply, decide
-from inbox_bot.cycle import Deps
-from inbox_bot.model import Intent, Kind, Person, Status
-from inbox_bot.names import name_tokens
+from inbox_bot.app.deps import Deps
+from inbox_bot.core.allocate import AllocationState, Request, apply, decide
+from inbox_bot.core.model import Intent, Kind, Person, Status
+from inbox_bot.core.names import name_tokens
 
 
 def replay_differences(deps: Deps) -> list[str]:
@@ -98,7 +98,7 @@ def _staff_step(state: AllocationState, record: dict[str, Any]) -> AllocationSta
             intent=Intent(kind=Kind.REGISTRATION, persons=()),
         )
         decide(state, nobody)  # registration without persons changes nothing
-        from inbox_bot.allocate import _promote_into_free_seats
+        from inbox_bot.core.allocate import _promote_into_free_seats
 
         promoted = _promote_into_free_seats(state, datetime.fromisoformat(record["time"]))
         state = promoted.state

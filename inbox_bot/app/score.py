@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from inbox_bot.allocate import AllocationState, Outcome, Request, apply, decide
-from inbox_bot.classify import Context, classify
-from inbox_bot.model import Intent, Kind, ParsedMail, Person
-from inbox_bot.names import same_address
-from inbox_bot.parse import ParseFailure, parse_mail
+from inbox_bot.core.allocate import AllocationState, Outcome, Request, apply, decide
+from inbox_bot.core.classify import Context, classify
+from inbox_bot.core.model import Intent, Kind, ParsedMail, Person
+from inbox_bot.core.names import same_address
+from inbox_bot.core.parse import ParseFailure, parse_mail
 
 FIELDS = ("kind", "count", "names", "emails", "organizations", "reply_to", "review")
 # Kinds that never get an automatic reply: a miss here is a wrong mail to a person.

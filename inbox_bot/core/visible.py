@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from inbox_bot.bodytext import strip_invisible
+from inbox_bot.core.bodytext import strip_invisible
 
 MIXED = "⚠"  # shown after a word whose letters come from more than one script
 

@@ -21,23 +21,23 @@ from typing import Any, NoReturn
 import click
 from tabulate import tabulate
 
-from inbox_bot.allocation_log import sync_log_file
-from inbox_bot.analyse import IsolatedAnalyser
-from inbox_bot.classify import Context
+from inbox_bot.adapters.logfile import sync_log_file
+from inbox_bot.adapters.mailbox import Mailbox
+from inbox_bot.adapters.reader import IsolatedAnalyser
+from inbox_bot.adapters.safefiles import write_atomic
+from inbox_bot.adapters.smtp import SmtpSender
+from inbox_bot.adapters.store import Store, iso, open_memory_copy, open_store
+from inbox_bot.app.deps import CycleReport, Deps
+from inbox_bot.app.pipeline import run_once
 from inbox_bot.config import Settings, load_settings
-from inbox_bot.cycle import CycleReport, Deps
-from inbox_bot.echo import own_words
+from inbox_bot.core.classify import Context
+from inbox_bot.core.classify.echo import own_words
+from inbox_bot.core.classify.organizations import load_directory
+from inbox_bot.core.render import Renderer
+from inbox_bot.core.visible import shown
 from inbox_bot.errors import AlreadyRunning, ConfigError, InboxBotError
-from inbox_bot.export import allocation, attendees_csv, attendees_xlsx
-from inbox_bot.mailbox import Mailbox
-from inbox_bot.organizations import load_directory
-from inbox_bot.pipeline import run_once
-from inbox_bot.render import Renderer
-from inbox_bot.report import DEFAULT_FILE, refresh_report, write_report
-from inbox_bot.safefiles import write_atomic
-from inbox_bot.smtp import SmtpSender
-from inbox_bot.store import Store, iso, open_memory_copy, open_store
-from inbox_bot.visible import shown
+from inbox_bot.ui.export import allocation, attendees_csv, attendees_xlsx
+from inbox_bot.ui.report import DEFAULT_FILE, refresh_report, write_report
 
 log = logging.getLogger("inbox_bot")
 
@@ -214,7 +214,7 @@ def poll(config_path: Path, dry_run: bool) -> None:
 @CONFIG
 def run(config_path: Path) -> None:
     """The scheduled worker: poll at the configured interval until stopped."""
-    from inbox_bot.scheduler import run_forever
+    from inbox_bot.adapters.scheduler import run_forever
 
     settings = settings_from(config_path)
     logging.getLogger("inbox_bot").setLevel(min(logging.getLogger().level, logging.INFO))
@@ -332,7 +332,7 @@ def report(config_path: Path, output: Path | None) -> None:
 )
 def demo(workdir: Path | None) -> None:
     """Run the whole job on built-in sample mail with in-process mail servers."""
-    from inbox_bot.demo import run_demo
+    from inbox_bot.app.demo import run_demo
 
     run_demo(workdir)
 
@@ -353,7 +353,7 @@ def demo(workdir: Path | None) -> None:
 )
 def score(folders: tuple[Path, ...], config_path: Path | None) -> None:
     """Accuracy of parse + classify on labelled folders (.eml files + labels.json)."""
-    from inbox_bot.score import report, score_folder, summary
+    from inbox_bot.app.score import report, score_folder, summary
 
     if config_path:
         ctx = classify_context(settings_from(config_path))
@@ -418,7 +418,7 @@ def print_report(report: CycleReport, settings: Settings, *, dry_run: bool) -> N
 
 
 def _register_staff_commands() -> None:
-    from inbox_bot.staff_cli import register
+    from inbox_bot.ui.staff_cli import register
 
     register(cli, CONFIG, build_deps, settings_from)
 

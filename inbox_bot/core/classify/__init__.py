@@ -14,12 +14,12 @@ from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import TypeVar
 
-from inbox_bot import rules
-from inbox_bot.bodytext import split_history
-from inbox_bot.echo import OwnWords
-from inbox_bot.model import Address, Intent, Kind, ParsedMail, Person
-from inbox_bot.names import canonical_name, clean_address, domain_of, name_tokens, same_address
-from inbox_bot.organizations import Directory
+from inbox_bot.core.bodytext import split_history
+from inbox_bot.core.classify import rules
+from inbox_bot.core.classify.echo import OwnWords
+from inbox_bot.core.classify.organizations import Directory
+from inbox_bot.core.model import Address, Intent, Kind, ParsedMail, Person
+from inbox_bot.core.names import canonical_name, clean_address, domain_of, name_tokens, same_address
 
 T = TypeVar("T")
 

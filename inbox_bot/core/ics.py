@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
 from inbox_bot.config import Settings
-from inbox_bot.parse import one_line
+from inbox_bot.core.parse import one_line
 
 FILENAME = "einladung.ics"
 PRODID = "-//inbox-bot//Anmeldung per E-Mail//DE"

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from inbox_bot.model import Attendee, Intent, Kind, Person, ReplyKind, Status
-from inbox_bot.names import domain_of, name_tokens, names_match, same_address
+from inbox_bot.core.model import Attendee, Intent, Kind, Person, ReplyKind, Status
+from inbox_bot.core.names import domain_of, name_tokens, names_match, same_address
 
 
 class Outcome(StrEnum):

@@ -20,11 +20,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from inbox_bot.allocate import AllocationState
+from inbox_bot.app.deps import Deps, current_state
 from inbox_bot.config import EventSettings
-from inbox_bot.cycle import Deps, current_state
+from inbox_bot.core.allocate import AllocationState
+from inbox_bot.core.model import Attendee, ReplyKind
 from inbox_bot.errors import TemplateError
-from inbox_bot.model import Attendee, ReplyKind
 
 log = logging.getLogger(__name__)
 

@@ -18,14 +18,11 @@ from typing import Any, TypeVar
 import click
 from tabulate import tabulate
 
-from inbox_bot.allocation_log import rewrite_log_file, sync_log_file
-from inbox_bot.config import Settings
-from inbox_bot.cycle import CycleReport, Deps
-from inbox_bot.errors import AlreadyRunning, InboxBotError
-from inbox_bot.logchain import verify_lines
-from inbox_bot.replay import replay_differences
-from inbox_bot.report import refresh_report
-from inbox_bot.staff import (
+from inbox_bot.adapters.logfile import rewrite_log_file, sync_log_file
+from inbox_bot.adapters.store import open_store
+from inbox_bot.app.deps import CycleReport, Deps
+from inbox_bot.app.replay import replay_differences
+from inbox_bot.app.staff import (
     ActionRefused,
     NotFound,
     Planned,
@@ -39,8 +36,11 @@ from inbox_bot.staff import (
     resend,
     resolve,
 )
-from inbox_bot.store import open_store
-from inbox_bot.visible import shown
+from inbox_bot.config import Settings
+from inbox_bot.core.logchain import verify_lines
+from inbox_bot.core.visible import shown
+from inbox_bot.errors import AlreadyRunning, InboxBotError
+from inbox_bot.ui.report import refresh_report
 
 
 def _user() -> str:
@@ -274,8 +274,8 @@ def _show(data: bytes) -> str:
 
 def _send_now(deps: Deps) -> None:
     """Send at once when no worker runs; a running worker sends it with its next cycle."""
-    from inbox_bot.mark import mark_done
-    from inbox_bot.outbox import send_outbox
+    from inbox_bot.app.mark import mark_done
+    from inbox_bot.app.outbox import send_outbox
 
     try:
         deps.store.lock()

@@ -20,11 +20,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from inbox_bot.allocate import Decision, Placement, Request
+from inbox_bot.adapters.safefiles import open_append_private, private_dir, write_atomic
+from inbox_bot.adapters.store import Store, iso, now_utc
 from inbox_bot.config import EventSettings
+from inbox_bot.core.allocate import Decision, Placement, Request
 from inbox_bot.errors import StoreError
-from inbox_bot.safefiles import open_append_private, private_dir, write_atomic
-from inbox_bot.store import Store, iso, now_utc
 
 MAX_REASON_CHARS = 4000
 MAX_PERSONS = 50

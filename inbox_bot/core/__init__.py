@@ -1,0 +1,1 @@
+"""The functional core: parse, classify, decide, render. No socket, no database, no clock."""

@@ -365,8 +365,8 @@ def assert_invariants(
 def export_allocation(config: Path) -> dict[str, Any]:
     """`inbox-bot export --format json`, computed in this process (same code, no startup)."""
     from inbox_bot.adapters.store import open_store
+    from inbox_bot.app.allocation import allocation
     from inbox_bot.config import load_settings
-    from inbox_bot.ui.export import allocation
 
     settings = load_settings(config, {PASSWORD_ENV: "unused"})
     with open_store(settings.storage.database) as store:

@@ -28,7 +28,7 @@ from servers import Dovecot, SmtpSink
 from inbox_bot.adapters.reader import IsolatedAnalyser
 from inbox_bot.adapters.store import open_store
 from inbox_bot.app.pipeline import run_once
-from inbox_bot.ui.cli import build_deps, settings_from
+from inbox_bot.app.wiring import build_deps, settings_from
 
 T0 = datetime(2018, 11, 6, 9, 0, tzinfo=UTC)
 VERA = "vera.voss@stadt-hamm.de"

@@ -18,10 +18,10 @@ from servers import Captured, Dovecot, SmtpSink
 
 from inbox_bot.adapters.store import Store, open_store
 from inbox_bot.app.notices import Notice, due_notices, queue_notices
+from inbox_bot.app.wiring import build_deps
 from inbox_bot.config import EventSettings, Settings, settings_from_mapping
 from inbox_bot.core.allocate import AllocationState
 from inbox_bot.core.model import Attendee, ReplyKind, Status
-from inbox_bot.ui.cli import build_deps
 
 START = datetime.fromisoformat("2018-12-05T10:00:00+01:00")
 END = datetime.fromisoformat("2018-12-05T13:00:00+01:00")

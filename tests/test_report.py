@@ -35,9 +35,9 @@ from servers import Dovecot, SmtpSink
 
 from inbox_bot.adapters.store import Store, open_memory_copy
 from inbox_bot.app import staff
+from inbox_bot.app.wiring import build_deps
 from inbox_bot.config import Settings, load_settings, settings_from_mapping
 from inbox_bot.core.model import Attendee, Kind, Person, Status
-from inbox_bot.ui.cli import build_deps
 from inbox_bot.ui.report import build_report, door_list, refresh_report, split_name, write_report
 
 DOOR_ORDER = [

@@ -39,11 +39,12 @@ from pymap.imap import IMAPServer
 from tabulate import tabulate
 
 from inbox_bot.adapters.store import Store, open_store
+from inbox_bot.app.allocation import allocation
 from inbox_bot.app.deps import CycleReport
+from inbox_bot.app.wiring import build_deps
+from inbox_bot.app.worker import cycle_lines, poll_cycle
 from inbox_bot.config import Settings, settings_from_mapping
 from inbox_bot.errors import InboxBotError
-from inbox_bot.ui.cli import build_deps, poll_cycle, print_report
-from inbox_bot.ui.export import allocation
 
 LOOPBACK = "127.0.0.1"
 MAILBOX = "smartcity@example.org"
@@ -649,7 +650,8 @@ def run_demo(workdir: Path | None) -> None:
         with open_store(settings.storage.database) as store:
             with contextlib.closing(build_deps(settings, store)) as deps:
                 report = poll_cycle(deps)
-            print_report(report, settings, dry_run=False)
+            for line in cycle_lines(report, settings, dry_run=False):
+                click.echo(line)
             sent = servers.sink.captured
 
             heading(f"2. Platzvergabe / allocation ({settings.event.capacity} Plätze / seats)")

@@ -9,34 +9,33 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
-from datetime import UTC, datetime, timedelta
+from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 from tabulate import tabulate
 
-from inbox_bot.adapters.logfile import sync_log_file
-from inbox_bot.adapters.mailbox import Mailbox
-from inbox_bot.adapters.reader import IsolatedAnalyser
 from inbox_bot.adapters.safefiles import write_atomic
-from inbox_bot.adapters.smtp import SmtpSender
-from inbox_bot.adapters.store import Store, iso, open_memory_copy, open_store
+from inbox_bot.adapters.store import open_memory_copy, open_store
+from inbox_bot.app.allocation import allocation
 from inbox_bot.app.deps import CycleReport, Deps
-from inbox_bot.app.pipeline import run_once
-from inbox_bot.config import Settings, load_settings
-from inbox_bot.core.classify import Context
-from inbox_bot.core.classify.echo import own_words
-from inbox_bot.core.classify.organizations import load_directory
-from inbox_bot.core.render import Renderer
+from inbox_bot.app.wiring import (
+    build_deps,
+    classify_context,
+    example_settings,
+    settings_from,
+    stop_on_signals,
+    worker_store,
+)
+from inbox_bot.app.worker import cycle_lines, poll_cycle, run_worker
+from inbox_bot.config import Settings
 from inbox_bot.core.visible import shown
 from inbox_bot.errors import AlreadyRunning, ConfigError, InboxBotError
-from inbox_bot.ui.export import allocation, attendees_csv, attendees_xlsx
+from inbox_bot.ui.export import attendees_csv, attendees_xlsx
 from inbox_bot.ui.report import DEFAULT_FILE, refresh_report, write_report
 
 log = logging.getLogger("inbox_bot")
@@ -91,98 +90,6 @@ def cli(verbose: bool) -> None:
     logging.getLogger("imapclient").setLevel(logging.INFO)
 
 
-# --- building the shell ---
-
-
-def settings_from(path: Path) -> Settings:
-    return load_settings(path, os.environ)
-
-
-def classify_context(settings: Settings) -> Context:
-    return Context(
-        own_addresses=settings.own_addresses,
-        message_id_domain=settings.smtp.id_domain,
-        internal_domains=frozenset(d.lower() for d in settings.rules.internal_domains),
-        directory=load_directory(settings.rules.organizations),
-        own_words=own_words(
-            [
-                *Renderer(settings).template_sources(),
-                settings.privacy.text("de"),
-                settings.privacy.text("en"),
-            ]
-        ),
-    )
-
-
-def build_deps(
-    settings: Settings,
-    store: Store,
-    clock: Callable[[], datetime] | None = None,
-    *,
-    stop: threading.Event | None = None,
-) -> Deps:
-    stop = stop or threading.Event()
-    context = classify_context(settings)
-    limits = settings.limits
-    return Deps(
-        settings=settings,
-        store=store,
-        context=context,
-        renderer=Renderer(settings),
-        clock=clock or (lambda: datetime.now(UTC)),
-        open_mailbox=lambda: Mailbox(settings.imap),
-        open_smtp=lambda: SmtpSender(settings.smtp),
-        # The reader process ends by itself when we do (its stdin closes).
-        analyser=IsolatedAnalyser(
-            context,
-            budget_seconds=limits.seconds_per_mail,
-            memory_bytes=limits.reader_memory_mb * 1024 * 1024,
-            stop=stop,
-        ),
-        stop=stop,
-    )
-
-
-@contextmanager
-def worker_store(settings: Settings) -> Iterator[Store]:
-    store = open_store(settings.storage.database)
-    try:
-        store.lock()
-        yield store
-    finally:
-        store.close()
-
-
-@contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM/SIGINT: finish the mail at hand (its transaction commits), then stop."""
-
-    def on_signal(_signum: int, _frame: object) -> None:
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-
-
-def poll_cycle(deps: Deps, *, dry_run: bool = False) -> CycleReport:
-    try:
-        report = run_once(deps, dry_run=dry_run)
-    except InboxBotError as exc:
-        if not dry_run:
-            deps.store.set_meta("last_poll_error", f"{iso(deps.clock())} {exc}")
-        raise
-    if not dry_run:
-        deps.store.set_meta("last_poll_ok", iso(deps.clock()))
-        sync_log_file(deps.store, deps.settings.storage.log)
-        # The staff's HTML page ([report] path); a failure is logged, never fails the poll.
-        refresh_report(deps.settings, deps.store, deps.clock())
-    return report
-
-
 # --- commands ---
 
 
@@ -200,7 +107,7 @@ def poll(config_path: Path, dry_run: bool) -> None:
         return
     with worker_store(settings) as store, closing(build_deps(settings, store)) as deps:
         with stop_on_signals(deps.stop):
-            report = poll_cycle(deps)
+            report = poll_cycle(deps, after=write_staff_page)
         print_report(report, settings, dry_run=False)
     if report.send_waiting:
         cause = f" ({report.smtp_unreachable})" if report.smtp_unreachable else ""
@@ -214,38 +121,22 @@ def poll(config_path: Path, dry_run: bool) -> None:
 @CONFIG
 def run(config_path: Path) -> None:
     """The scheduled worker: poll at the configured interval until stopped."""
-    from inbox_bot.adapters.scheduler import run_forever
-
     settings = settings_from(config_path)
     logging.getLogger("inbox_bot").setLevel(min(logging.getLogger().level, logging.INFO))
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
     stop = threading.Event()
     with worker_store(settings) as store, closing(build_deps(settings, store, stop=stop)) as deps:
-
-        def cycle() -> bool:
-            try:
-                report = poll_cycle(deps)
-            except InboxBotError as exc:
-                log.warning("poll failed: %s", exc)
-                return False
-            log.info(
-                "poll done: %d mails, %d replies sent, %d waiting",
-                len(report.handled),
-                report.sent,
-                report.send_waiting,
-            )
-            for problem in report.problems:
-                log.warning("%s", problem)
-            if report.smtp_unreachable:
-                log.warning("SMTP: %s; replies wait in the outbox", report.smtp_unreachable)
-            return True
-
         click.echo(
             f"inbox-bot: polling {settings.imap.host} every "
             f"{settings.schedule.poll_interval_seconds} s; stop with Ctrl+C",
             err=True,
         )
-        run_forever(cycle, settings.schedule.poll_interval_seconds, stop, notice_moments(settings))
+        run_worker(deps, stop, after=write_staff_page)
+
+
+def write_staff_page(deps: Deps) -> None:
+    """After a cycle: the staff's HTML page ([report] path); a failure is only logged."""
+    refresh_report(deps.settings, deps.store, deps.clock())
 
 
 @cli.command()
@@ -349,21 +240,13 @@ def demo(workdir: Path | None) -> None:
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Take our own addresses and rules from this config (default: the Dortmund event's).",
+    help="Take our own addresses and rules from this config (default: the example event's).",
 )
 def score(folders: tuple[Path, ...], config_path: Path | None) -> None:
     """Accuracy of parse + classify on labelled folders (.eml files + labels.json)."""
     from inbox_bot.app.score import report, score_folder, summary
 
-    if config_path:
-        ctx = classify_context(settings_from(config_path))
-    else:
-        ctx = Context(
-            own_addresses=frozenset({"smartcity@dortmund.de"}),
-            message_id_domain="smartcity.dortmund.de",
-            internal_domains=frozenset({"stadtdo.de", "dortmund.de"}),
-            directory=load_directory(),
-        )
+    ctx = classify_context(settings_from(config_path) if config_path else example_settings())
     scores = []
     for folder in folders:
         if not (folder / "labels.json").is_file():
@@ -375,44 +258,9 @@ def score(folders: tuple[Path, ...], config_path: Path | None) -> None:
         click.echo(report(summary(scores), "all folders").split("\n\nMisses:")[0])
 
 
-def notice_moments(settings: Settings) -> list[datetime]:
-    """When reminders and the closing note become due: `run` polls at these moments too."""
-    event, reminders = settings.event, settings.reminders
-    moments = []
-    if reminders.days_before > 0:
-        moments.append(event.starts_at - timedelta(days=reminders.days_before))
-    if reminders.final_note:
-        moments.append(event.starts_at)
-    return moments
-
-
 def print_report(report: CycleReport, settings: Settings, *, dry_run: bool) -> None:
-    rows: list[list[Any]] = []
-    for h in report.handled:
-        rows.append(
-            [
-                h.uid,
-                settings.event.local(h.arrival).strftime("%d.%m.%Y %H:%M:%S"),
-                shown(h.sender or "-"),
-                h.kind,
-                h.decision,
-                shown(", ".join(h.persons) or "-"),
-                h.reply or "-",
-                "yes" if h.needs_review else "",
-            ]
-        )
-    head = ["UID", "arrived", "from", "kind", "decision", "persons", "reply", "review"]
-    if rows:
-        click.echo(tabulate(rows, headers=head, tablefmt="simple"))
-    else:
-        click.echo("No new mail.")
-    if dry_run:
-        click.echo("Dry run: nothing was sent, stored or marked.")
-    else:
-        click.echo(
-            f"{len(report.handled)} mails processed, {report.sent} replies sent, "
-            f"{report.send_waiting} waiting, {report.send_failed} failed."
-        )
+    for line in cycle_lines(report, settings, dry_run=dry_run):
+        click.echo(line)
     for problem in report.problems:
         click.echo(f"note: {shown(problem)}", err=True)
 

@@ -150,9 +150,10 @@ def record_mail(
     pipeline does, without a mail server (for tests of what reads the database)."""
     import hashlib
 
-    from inbox_bot.adapters.logfile import decision_record
     from inbox_bot.adapters.store import MessageRecord
+    from inbox_bot.app.state import allocation_state
     from inbox_bot.core.allocate import Request, decide
+    from inbox_bot.core.audit import mail_record, to_json
     from inbox_bot.core.model import Intent, Kind
 
     kind = kind or Kind.REGISTRATION
@@ -168,17 +169,18 @@ def record_mail(
         contact=sender,
         intent=Intent(kind=kind, persons=persons, has_question=question, review_reasons=review),
     )
-    state = store.load_state(
-        capacity=event.capacity, deadline=event.registration_deadline, event_start=event.starts_at
-    )
+    state = allocation_state(settings, store.attendees())
     decision = decide(state, request)
-    record = decision_record(
-        event=event,
-        request=request,
-        decision=decision,
-        uidvalidity=1,
-        message_id=message_id,
-        reply_ids=[],
+    record = to_json(
+        mail_record(
+            now=arrival,
+            request=request,
+            decision=decision,
+            uidvalidity=1,
+            message_id=message_id,
+            reply_ids=[],
+        ),
+        event.zone,
     )
     store.record(
         MessageRecord(
@@ -201,4 +203,5 @@ def record_mail(
         decision.changes,
         (),
         record,
+        arrival,
     )

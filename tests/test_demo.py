@@ -54,6 +54,7 @@ def servers_seen(monkeypatch: pytest.MonkeyPatch) -> list[demo.DemoServers]:
     return seen
 
 
+@pytest.mark.integration
 def test_demo_shows_allocation_reply_and_files(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], servers_seen: list[demo.DemoServers]
 ) -> None:
@@ -123,6 +124,7 @@ def test_demo_shows_allocation_reply_and_files(
     assert _open_sockets() == sockets_before
 
 
+@pytest.mark.integration
 def test_arrival_order_is_the_servers_not_the_date_header(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -149,6 +151,7 @@ def test_demo_toml_reads_back_with_the_same_storage(tmp_path: Path) -> None:
     assert settings.rules.organizations == {"leeds.example.org": "Leeds City Council"}
 
 
+@pytest.mark.integration
 def test_servers_stop_on_error(servers_seen: list[demo.DemoServers]) -> None:
     threads_before = set(threading.enumerate())
 
@@ -172,6 +175,7 @@ def test_servers_that_cannot_start_say_so(monkeypatch: pytest.MonkeyPatch) -> No
     assert set(threading.enumerate()) == threads_before
 
 
+@pytest.mark.integration
 def test_demo_stops_servers_when_the_cycle_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -195,6 +199,7 @@ def test_demo_refuses_a_used_workdir(tmp_path: Path) -> None:
         demo.run_demo(tmp_path)
 
 
+@pytest.mark.integration
 def test_command_line(tmp_path: Path) -> None:
     workdir = tmp_path / "demo out"
     env = {

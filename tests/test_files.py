@@ -22,18 +22,17 @@ from typing import Any
 import pytest
 from helpers import write_config
 
-from inbox_bot.adapters.logfile import (
-    FILE_STATE_KEY,
-    MAX_PERSONS,
-    MAX_REASON_CHARS,
-    decision_record,
-    rewrite_log_file,
-    sync_log_file,
-    undecided_record,
-)
+from inbox_bot.adapters.logfile import FILE_STATE_KEY, rewrite_log_file, sync_log_file
 from inbox_bot.adapters.store import Store, open_store
 from inbox_bot.app import staff
 from inbox_bot.config import Settings, load_settings, settings_from_mapping
+from inbox_bot.core.audit import (
+    MAX_PERSONS,
+    MAX_REASON_CHARS,
+    mail_record,
+    to_json,
+    undecided_record,
+)
 from inbox_bot.errors import ConfigError, StoreError
 from inbox_bot.ui.report import write_report
 
@@ -80,7 +79,7 @@ def settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:
 
 def note(store: Store, reason: str) -> None:
     """A staff note (not capped: it comes from staff) through inbox_bot.app.staff."""
-    deps: Any = SimpleNamespace(store=store, clock=lambda: NOW)
+    deps: Any = SimpleNamespace(store=store, clock=lambda: NOW, settings=settings(Path("/")))
     staff.note(deps, "a@example.org", "Frau Schmidt", reason)
 
 
@@ -170,6 +169,7 @@ def test_files_of_an_older_version_become_private(tmp_path: Path) -> None:
     assert mode(config.storage.log) == 0o600
 
 
+@pytest.mark.integration
 def test_the_cli_writes_private_exports_and_the_report_mode_staff_chose(tmp_path: Path) -> None:
     share = tmp_path / "share"
     config = config_file(tmp_path, extra=f'[report]\npath = "{share}/report.html"\n')
@@ -219,6 +219,7 @@ def test_report_file_mode_refuses_anything_else(tmp_path: Path, value: str) -> N
 # --------------------------------------------------------------------------- links
 
 
+@pytest.mark.integration
 def test_export_replaces_a_link_at_the_target_never_its_target(tmp_path: Path) -> None:
     outside = outside_file(tmp_path)
     config = config_file(tmp_path)
@@ -234,6 +235,7 @@ def test_export_replaces_a_link_at_the_target_never_its_target(tmp_path: Path) -
     assert target.read_bytes()  # the attendee list (a header at least)
 
 
+@pytest.mark.integration
 def test_export_into_a_missing_folder_is_one_clear_line(tmp_path: Path) -> None:
     config = config_file(tmp_path)
     target = tmp_path / "no-such-folder" / "teilnehmer.csv"
@@ -255,6 +257,7 @@ def test_a_link_at_the_log_path_is_refused_with_the_path_named(tmp_path: Path) -
     assert mode(outside) == 0o644
 
 
+@pytest.mark.integration
 def test_the_cli_refuses_a_linked_log_in_one_line(tmp_path: Path) -> None:
     outside = outside_file(tmp_path)
     config = config_file(tmp_path)
@@ -280,6 +283,7 @@ def test_a_rewritten_log_replaces_a_link_never_its_target(tmp_path: Path) -> Non
     assert [json.loads(line)["seq"] for line in config.storage.log.read_text().splitlines()] == [1]
 
 
+@pytest.mark.integration
 def test_a_link_at_the_lock_path_is_refused_before_any_server_is_asked(tmp_path: Path) -> None:
     outside = outside_file(tmp_path)
     config = config_file(tmp_path)
@@ -321,6 +325,7 @@ def _seqs(log: Path) -> list[int]:
     return [json.loads(line)["seq"] for line in log.read_text(encoding="utf-8").splitlines()]
 
 
+@pytest.mark.integration
 def test_a_record_over_64_kb_is_appended_once_and_the_log_verifies(tmp_path: Path) -> None:
     config_path = config_file(tmp_path)
     config = load_settings(config_path, {})
@@ -358,16 +363,19 @@ def test_a_replaced_or_emptied_log_file_is_noticed(tmp_path: Path) -> None:
 
 
 def test_a_reason_from_mail_is_cut_and_says_how_much(tmp_path: Path) -> None:
-    record = undecided_record(
-        event=settings(tmp_path).event,
-        uid=1,
-        uidvalidity=1,
-        message_id=None,
-        arrival=NOW,
-        kind="other",
-        decision="review",
-        needs_review=True,
-        reason="x" * 100_000,
+    record = to_json(
+        undecided_record(
+            now=NOW,
+            uid=1,
+            uidvalidity=1,
+            message_id=None,
+            arrival=NOW,
+            kind="other",
+            decision="review",
+            needs_review=True,
+            reason="x" * 100_000,
+        ),
+        settings(tmp_path).event.zone,
     )
     assert record["reason"] == "x" * MAX_REASON_CHARS + "… [96000 Zeichen gekürzt]"
 
@@ -401,15 +409,18 @@ def test_the_persons_of_a_record_are_cut_with_a_count(tmp_path: Path) -> None:
         intent=Intent(kind=Kind.REGISTRATION),
     )
     placements = tuple(placement(n) for n in range(1, 81))
-    record = decision_record(
-        event=settings(tmp_path).event,
-        request=request,
-        decision=Decision(
-            outcome=Outcome.WAITLISTED, reply=None, placements=placements, promotions=placements
+    record = to_json(
+        mail_record(
+            now=NOW,
+            request=request,
+            decision=Decision(
+                outcome=Outcome.WAITLISTED, reply=None, placements=placements, promotions=placements
+            ),
+            uidvalidity=1,
+            message_id=None,
+            reply_ids=[],
         ),
-        uidvalidity=1,
-        message_id=None,
-        reply_ids=[],
+        settings(tmp_path).event.zone,
     )
     assert [p["name"] for p in record["persons"]] == [f"Person {n}" for n in range(1, 51)]
     assert len(record["promoted"]) == MAX_PERSONS

@@ -3,7 +3,7 @@
 Mutations: truncation, bit flips, duplicated header lines (From, Subject, Content-Type,
 Message-ID), broken MIME boundaries, no blank line between header and body, NUL and
 non-UTF-8 bytes inside the header. `parse_mail` either returns a ParsedMail or raises
-ParseFailure (the pipeline's review path); `classify` never raises. A fixed-seed sample
+ParseError (the pipeline's review path); `classify` never raises. A fixed-seed sample
 of the same mutations also goes through Dovecot and a real `inbox-bot poll`.
 """
 
@@ -29,7 +29,8 @@ from servers import Dovecot, SmtpSink
 from inbox_bot.core.classify import Context, classify
 from inbox_bot.core.classify.organizations import load_directory
 from inbox_bot.core.model import Intent, Kind, ParsedMail
-from inbox_bot.core.parse import ParseFailure, parse_mail
+from inbox_bot.core.parse import parse_mail
+from inbox_bot.errors import ParseError
 
 CTX = Context(
     own_addresses=frozenset({"smartcity@dortmund.de"}),
@@ -242,10 +243,10 @@ def draw_mutant(data: st.DataObject, corpus: Corpus, first: str | None = None) -
 
 
 def parse_or_none(raw: bytes) -> ParsedMail | None:
-    """The contract: a ParsedMail, or ParseFailure; anything else escapes and fails."""
+    """The contract: a ParsedMail, or ParseError; anything else escapes and fails."""
     try:
         parsed = parse_mail(raw)
-    except ParseFailure:
+    except ParseError:
         return None
     assert isinstance(parsed, ParsedMail)
     return parsed
@@ -262,7 +263,7 @@ FUZZ = settings(
 
 
 def check_parse_and_classify(raw: bytes) -> None:
-    """ParsedMail or ParseFailure; then classify returns an Intent and never raises."""
+    """ParsedMail or ParseError; then classify returns an Intent and never raises."""
     parsed = parse_or_none(raw)
     if parsed is None:
         return

@@ -28,7 +28,8 @@ from inbox_bot.core.classify import Context, classify, rules
 from inbox_bot.core.classify.organizations import load_directory
 from inbox_bot.core.model import Intent, Kind, ParsedMail, Person
 from inbox_bot.core.names import name_tokens
-from inbox_bot.core.parse import ParseFailure, parse_mail
+from inbox_bot.core.parse import parse_mail
+from inbox_bot.errors import ParseError
 
 CTX = Context(
     own_addresses=frozenset({"smartcity@dortmund.de"}),
@@ -327,7 +328,7 @@ def test_a_folded_header_over_32_kb_is_still_refused(where: str) -> None:
             f"--p\r\nContent-Type: text/plain\r\n\r\n{body}\r\n"
             f"--p\r\nContent-Type: text/plain\r\n{folded}\r\nx\r\n--p--\r\n"
         ).encode()
-    with watchdog(), pytest.raises(ParseFailure, match="32 KB"):
+    with watchdog(), pytest.raises(ParseError, match="32 KB"):
         parse_mail(raw)
 
 

@@ -17,11 +17,12 @@ from helpers import PASSWORD_ENV, run_cli, write_config
 from servers import Captured, Dovecot, SmtpSink
 
 from inbox_bot.adapters.store import Store, open_store
-from inbox_bot.app.notices import Notice, due_notices, queue_notices
+from inbox_bot.app.notices import queue_notices
 from inbox_bot.app.wiring import build_deps
 from inbox_bot.config import EventSettings, Settings, settings_from_mapping
 from inbox_bot.core.allocate import AllocationState
 from inbox_bot.core.model import Attendee, ReplyKind, Status
+from inbox_bot.core.notices import Notice, due_notices
 
 START = datetime.fromisoformat("2018-12-05T10:00:00+01:00")
 END = datetime.fromisoformat("2018-12-05T13:00:00+01:00")
@@ -179,7 +180,7 @@ def test_no_reminders_section_means_no_notices(tmp_path: Path) -> None:
 
 
 def _seed(store: Store, *attendees: Attendee) -> None:
-    store.apply_changes(attendees, (), {"kind": "test", "decision": "seeded"})
+    store.apply_changes(attendees, (), {"kind": "test", "decision": "seeded"}, ARRIVAL)
 
 
 def _outbox(store: Store) -> list[sqlite3.Row]:

@@ -54,6 +54,7 @@ def test_own_examples_meet_the_targets(folder: Path, context: Context) -> None:
     _check(score, str(folder))
 
 
+@pytest.mark.integration
 def test_score_command_prints_accuracy_and_misses(corpus_dir: Path) -> None:
     from helpers import run_cli
 

@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 from types import TracebackType
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.util import to_unicode
 
 from inbox_bot.config import ImapSettings, Security, require_password
 from inbox_bot.core.model import FetchedMail, MailMeta
-from inbox_bot.errors import MailboxUnavailable, TLSFailure
+from inbox_bot.errors import LoginRefused, MailboxUnavailable, TLSFailure
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,8 @@ class Mailbox:
             raise TLSFailure(f"{where}: TLS failed ({tls_reason(exc)})") from exc
         except (TimeoutError, OSError) as exc:
             raise MailboxUnavailable(f"{where}: cannot connect ({exc})") from exc
+        except LoginError as exc:
+            raise LoginRefused(f"{where}: login refused for {s.username}") from exc
         except IMAPClientError as exc:
             text = str(exc)
             if "STARTTLS" in text.upper():

@@ -28,13 +28,12 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from inbox_bot.core.classify import Context, classify
-from inbox_bot.core.model import Intent, ParsedMail
-from inbox_bot.core.parse import ParseFailure, parse_mail
-from inbox_bot.errors import InboxBotError
+from inbox_bot.core.parse import parse_mail
+from inbox_bot.errors import Interrupted, ParseError
+from inbox_bot.ports import Analyser, Analysis, Unreadable
 
 log = logging.getLogger(__name__)
 
@@ -45,43 +44,6 @@ SLOW_AFTER_SECONDS = 1.0
 _WAIT_SLICE = 0.1  # how often the shell looks at the stop flag while it waits
 _SERVE = "from inbox_bot.adapters.reader import serve; serve()"
 _MSGID_HEADER = re.compile(rb"^message-id:[ \t]*+(<[!-=?-~]{1,250}>)", re.I | re.M)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Analysis:
-    """A mail that could be read: its facts and what the sender wants."""
-
-    parsed: ParsedMail
-    intent: Intent
-
-
-@dataclass(frozen=True, kw_only=True)
-class Unreadable:
-    """A mail that could not be read; staff get it with its raw bytes."""
-
-    reason: str  # plain words for the review queue
-    message_id: str | None  # read from the raw header, so staff can find and close it
-
-
-class Interrupted(InboxBotError):
-    """The bot was asked to stop while a mail was analysed; the mail stays for later."""
-
-
-class Analyser(Protocol):
-    """Turns raw bytes into an Analysis, or says why they cannot be read.
-
-    Never raises for anything in the mail. `on_slow` is called at most once, when the
-    work takes longer than SLOW_AFTER_SECONDS (the shell then notes the mail as
-    started). Raises Interrupted when the stop flag is set during the work.
-    """
-
-    def analyse(self, raw: bytes, on_slow: Callable[[], None] = ...) -> Analysis | Unreadable:
-        """Read one mail."""
-        ...
-
-    def close(self) -> None:
-        """Release the worker, if any."""
-        ...
 
 
 def message_id_of(raw: bytes) -> str | None:
@@ -98,7 +60,7 @@ def analyse_bytes(raw: bytes, ctx: Context) -> Analysis | Unreadable:
     """The pure work: parse, then classify."""
     try:
         parsed = parse_mail(raw)
-    except ParseFailure as exc:
+    except ParseError as exc:
         return Unreadable(reason=f"Mail nicht lesbar: {exc}", message_id=message_id_of(raw))
     return Analysis(parsed=parsed, intent=classify(parsed, ctx))
 
@@ -343,3 +305,18 @@ def _cap_memory(memory_bytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     except (ImportError, ValueError, OSError):
         log.warning("memory cap for the mail reader could not be set")
+
+
+# The port and its results live in ports.py; named here for the callers of this module.
+__all__ = [
+    "SLOW_AFTER_SECONDS",
+    "Analyser",
+    "Analysis",
+    "InProcessAnalyser",
+    "Interrupted",
+    "IsolatedAnalyser",
+    "Unreadable",
+    "analyse_bytes",
+    "message_id_of",
+    "serve",
+]

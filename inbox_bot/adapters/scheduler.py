@@ -35,9 +35,10 @@ def run_forever(
     interval_seconds: int,
     stop: threading.Event,
     moments: Sequence[datetime] = (),
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
     """Call `cycle` every interval and at the given moments; after a failed cycle retry
-    sooner, with growing pauses."""
+    sooner, with growing pauses. Returns when SIGINT/SIGTERM set `stop`."""
     # UTC: interval triggers then never meet a daylight-saving gap or fold.
     scheduler = BlockingScheduler(
         timezone=UTC,
@@ -48,54 +49,70 @@ def run_forever(
         },
         executors={"default": {"type": "threadpool", "max_workers": 1}},
     )
+    runner = _Runner(cycle, interval_seconds, stop, scheduler, clock)
+    now = clock()
+    scheduler.add_job(
+        runner.guarded, "interval", seconds=interval_seconds, id="poll", next_run_time=now
+    )
+    for number, moment in enumerate(sorted(m for m in moments if m > now)):
+        scheduler.add_job(runner.guarded, "date", run_date=moment, id=f"notices-{number}")
+    previous = {s: signal.signal(s, runner.on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        scheduler.start()
+        runner.wait_for_cycle()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
-    failures = 0
-    busy = threading.Lock()  # held while a cycle runs, so stopping can wait for it
 
-    def guarded() -> None:
-        nonlocal failures
-        if stop.is_set():
+class _Runner:
+    """One cycle at a time, retries after failures, a clean stop on a signal."""
+
+    def __init__(
+        self,
+        cycle: Callable[[], bool],
+        interval_seconds: int,
+        stop: threading.Event,
+        scheduler: BlockingScheduler,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.cycle, self.interval, self.stop = cycle, interval_seconds, stop
+        self.scheduler, self.clock = scheduler, clock
+        self.failures = 0
+        self.busy = threading.Lock()  # held while a cycle runs, so stopping can wait for it
+
+    def guarded(self) -> None:
+        if self.stop.is_set():
             return
         try:
-            with busy:
-                ok = cycle()
+            with self.busy:
+                ok = self.cycle()
         except Exception:  # the worker outlives any single failed cycle
             log.exception("poll cycle failed")
             ok = False
         if ok:
-            failures = 0
+            self.failures = 0
             return
-        failures += 1
+        self.failures += 1
         # Capped backoff: a restarting server is found again soon, a dead one not hammered.
-        pause = min(FIRST_RETRY_SECONDS * 2 ** (failures - 1), interval_seconds)
-        log.warning("retrying in %s s (failure %d in a row)", pause, failures)
-        scheduler.add_job(
-            guarded,
+        pause = min(FIRST_RETRY_SECONDS * 2 ** (self.failures - 1), self.interval)
+        log.warning("retrying in %s s (failure %d in a row)", pause, self.failures)
+        self.scheduler.add_job(
+            self.guarded,
             "date",
-            run_date=datetime.now(UTC) + timedelta(seconds=pause),
+            run_date=self.clock() + timedelta(seconds=pause),
             id="retry",
             replace_existing=True,
         )
 
-    scheduler.add_job(
-        guarded, "interval", seconds=interval_seconds, id="poll", next_run_time=datetime.now(UTC)
-    )
-    for number, moment in enumerate(sorted(m for m in moments if m > datetime.now(UTC))):
-        scheduler.add_job(guarded, "date", run_date=moment, id=f"notices-{number}")
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
+    def on_signal(self, signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: finishing the current mail, then stopping", signum)
-        stop.set()
-        scheduler.shutdown(wait=False)
+        self.stop.set()
+        self.scheduler.shutdown(wait=False)
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        scheduler.start()
+    def wait_for_cycle(self) -> None:
         # The cycle at hand finishes its mail (it checks `stop`) before the store closes.
-        if busy.acquire(timeout=STOP_GRACE_SECONDS):
-            busy.release()
+        if self.busy.acquire(timeout=STOP_GRACE_SECONDS):
+            self.busy.release()
         else:
             log.warning("the running cycle did not finish within %s s", STOP_GRACE_SECONDS)
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)

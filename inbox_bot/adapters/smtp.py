@@ -14,7 +14,7 @@ from types import TracebackType
 
 from inbox_bot.adapters.mailbox import tls_context, tls_reason
 from inbox_bot.config import Security, SmtpSettings, require_password
-from inbox_bot.errors import SendPermanent, SendTemporary, SendUnknown
+from inbox_bot.errors import SendLoginRefused, SendPermanent, SendTemporary, SendUnknown
 
 
 class SmtpSender:
@@ -53,10 +53,15 @@ class SmtpSender:
         except smtplib.SMTPNotSupportedError as exc:
             raise SendTemporary(f"{where}: the server offers no login (AUTH)") from exc
         except smtplib.SMTPAuthenticationError as exc:
-            raise SendTemporary(f"{where}: login refused ({exc.smtp_code})") from exc
+            raise SendLoginRefused(f"{where}: login refused ({exc.smtp_code})") from exc
         except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             raise SendTemporary(f"{where}: cannot connect ({exc})") from exc
         self.smtp = smtp
+
+    @property
+    def connected(self) -> bool:
+        """Whether another reply can be tried on this connection (see ports.Mailer)."""
+        return self.smtp is not None
 
     def close(self) -> None:
         if self.smtp is None:

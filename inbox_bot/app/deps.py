@@ -7,14 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from inbox_bot.adapters.mailbox import Mailbox
-from inbox_bot.adapters.reader import Analyser
-from inbox_bot.adapters.smtp import SmtpSender
 from inbox_bot.adapters.store import Store
+from inbox_bot.app.state import allocation_state
 from inbox_bot.config import Settings
-from inbox_bot.core.allocate import AllocationState, Limits
+from inbox_bot.core.allocate import AllocationState
 from inbox_bot.core.classify import Context
 from inbox_bot.core.render import Renderer
+from inbox_bot.ports import Analyser, Clock, Mailbox, Mailer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,9 +22,9 @@ class Deps:
     store: Store
     context: Context
     renderer: Renderer
-    clock: Callable[[], datetime]
+    clock: Clock
     open_mailbox: Callable[[], Mailbox]
-    open_smtp: Callable[[], SmtpSender]
+    open_smtp: Callable[[], Mailer]
     # parse + classify within a time budget (a worker process in production)
     analyser: Analyser
     stop: threading.Event = field(default_factory=threading.Event)
@@ -62,21 +61,6 @@ class CycleReport:
 
 def current_state(deps: Deps) -> AllocationState:
     """The allocation as stored, with the event's capacity, times and limits."""
-    event = deps.settings.event
-    return deps.store.load_state(
-        capacity=event.capacity,
-        deadline=event.registration_deadline,
-        event_start=event.starts_at,
-        limits=allocation_limits(deps.settings, deps.context),
-    )
-
-
-def allocation_limits(settings: Settings, context: Context) -> Limits:
-    """The brakes of `[limits]`; freemail domains are exempt from the per-domain one."""
-    limits = settings.limits
-    return Limits(
-        persons_per_mail=limits.persons_per_mail,
-        persons_per_address=limits.persons_per_address,
-        persons_per_domain=limits.persons_per_domain,
-        freemail=context.directory.freemail,
+    return allocation_state(
+        deps.settings, deps.store.attendees(), freemail=deps.context.directory.freemail
     )

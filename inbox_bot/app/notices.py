@@ -1,78 +1,22 @@
-"""Mail the bot sends by itself: a reminder before the event, a closing note at its start.
+"""Mail the bot sends by itself: queue the reminders and closing notes due now.
 
-`due_notices` decides who is due (pure: the clock comes in as `now`); `queue_notices`
-is the shell that renders the notices and puts them into the outbox, each in its own
-transaction together with its idempotency record (the `notices` table: one row per
-attendee and kind, ever). The normal send step of the cycle then sends them, with the
-same retries, caps and Sent-folder check as every reply, so a notice is never sent
-twice, also not after a crash or a restart.
-
-- Reminder: `days_before` days before the start, to every person with a seat; the
-  reply address of the person's registration gets it, with how to cancel.
-- Closing note: at the start, to every person still on the waitlist (nobody moves up
-  after the start): no seat became free, thank you.
+`core/notices.due_notices` decides who is due; `queue_notices` renders the notices and
+puts them into the outbox, each in its own transaction together with its idempotency
+record (the `notices` table: one row per attendee and kind, ever). The normal send step
+of the cycle then sends them, with the same retries, caps and Sent-folder check as every
+reply, so a notice is never sent twice, also not after a crash or a restart.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from inbox_bot.app.deps import Deps, current_state
-from inbox_bot.config import EventSettings
-from inbox_bot.core.allocate import AllocationState
-from inbox_bot.core.model import Attendee, ReplyKind
+from inbox_bot.core.notices import due_notices
 from inbox_bot.errors import TemplateError
 
 log = logging.getLogger(__name__)
-
-# A closing note goes out at most this long after the event ended: a database brought
-# back (or a bot started) long afterwards must not mail people about an old event.
-FINAL_NOTE_LATEST = timedelta(days=1)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Notice:
-    """One mail: a kind, one reply address, the persons it is about (in queue order)."""
-
-    kind: ReplyKind
-    recipient: str
-    attendees: tuple[Attendee, ...]
-
-
-def due_notices(
-    state: AllocationState,
-    event: EventSettings,
-    now: datetime,
-    *,
-    days_before: int = 3,
-    final_note: bool = True,
-    done: Collection[tuple[str, str]] = (),
-) -> list[Notice]:
-    """The notices due at `now` that were not queued before (`done`: attendee id, kind).
-
-    Reminder: starts_at - days_before <= now < starts_at, to confirmed persons.
-    Closing note: starts_at <= now <= ends_at + 1 day, to persons still waitlisted.
-    Persons with the same reply address share one mail.
-    """
-    wanted: list[tuple[ReplyKind, Attendee]] = []
-    start = event.starts_at
-    if days_before > 0 and start - timedelta(days=days_before) <= now < start:
-        wanted += [(ReplyKind.REMINDER, a) for a in state.confirmed()]
-    if final_note and start <= now <= event.ends_at + FINAL_NOTE_LATEST:
-        wanted += [(ReplyKind.WAITLIST_CLOSED, a) for a in state.waitlist()]
-    grouped: dict[tuple[ReplyKind, str], list[Attendee]] = {}
-    for kind, attendee in wanted:
-        if (attendee.id, str(kind)) in done:
-            continue
-        grouped.setdefault((kind, attendee.reply_address.lower()), []).append(attendee)
-    notices = []
-    for (kind, _), persons in grouped.items():
-        ordered = tuple(sorted(persons, key=lambda a: a.queue_order))
-        notices.append(Notice(kind=kind, recipient=ordered[0].reply_address, attendees=ordered))
-    return notices
 
 
 def queue_notices(deps: Deps, now: datetime) -> int:
@@ -100,7 +44,8 @@ def queue_notices(deps: Deps, now: datetime) -> int:
             # Not noted as done: the next cycle tries again once staff fixed the template.
             log.warning("%s for %s not queued: %s", notice.kind, notice.attendees[0].id, exc)
             continue
-        if deps.store.queue_notice([a.id for a in notice.attendees], str(notice.kind), row):
+        ids = [a.id for a in notice.attendees]
+        if deps.store.queue_notice(ids, str(notice.kind), row, now):
             queued += 1
             log.info("%s queued for %d person(s)", notice.kind, len(notice.attendees))
     return queued

@@ -17,11 +17,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from inbox_bot.adapters.mailbox import Mailbox
-from inbox_bot.adapters.smtp import SmtpSender
-from inbox_bot.adapters.store import OutboxItem, iso
+from inbox_bot.adapters.store import OutboxItem, OutboxState, iso
 from inbox_bot.app.deps import CycleReport, Deps
 from inbox_bot.errors import InboxBotError, SendError, SendPermanent, SendTemporary, SendUnknown
+from inbox_bot.ports import Mailbox, Mailer
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +58,11 @@ def send_outbox(deps: Deps, mailbox: Mailbox, report: CycleReport) -> None:
 def _settle_unknown(deps: Deps, mailbox: Mailbox, item: OutboxItem) -> OutboxItem | None:
     """A reply whose submission may have gone out is looked up before it is sent again."""
     sent_folder = deps.settings.imap.sent_folder
-    if item.state not in ("sending", "unknown") or not sent_folder:
+    if item.state not in (OutboxState.SENDING, OutboxState.UNKNOWN) or not sent_folder:
         return item
     try:
         if mailbox.holds_message_id(sent_folder, item.message_id):
-            deps.store.set_outbox_state(item.id, "sent")
+            deps.store.mark_sent(item.id, deps.clock())
             return None
     except InboxBotError as exc:
         log.warning("could not look up reply %s in %s: %s", item.id, sent_folder, exc)
@@ -109,10 +108,10 @@ def _over_hourly_budget(deps: Deps, report: CycleReport) -> bool:
 
 
 def _send_one(
-    deps: Deps, mailbox: Mailbox, smtp: SmtpSender, item: OutboxItem, report: CycleReport
+    deps: Deps, mailbox: Mailbox, smtp: Mailer, item: OutboxItem, report: CycleReport
 ) -> bool:
     """Submit one reply; False when the connection is gone and the batch must stop."""
-    deps.store.set_outbox_state(item.id, "sending")
+    deps.store.claim(item.id)
     try:
         smtp.send(item.recipient, item.data)
     except SendPermanent as exc:
@@ -120,15 +119,15 @@ def _send_one(
         return True
     except SendUnknown as exc:
         # Look again (Sent folder) next cycle, not at once: the server may still file it.
-        deps.store.set_outbox_state(item.id, "unknown", str(exc))
-        deps.store.retry_later(item.id, str(exc), deps.clock() + FIRST_PAUSE, state="unknown")
+        deps.store.mark_unknown(item.id, str(exc), deps.clock() + FIRST_PAUSE)
         report.problems.append(f"Antwort {item.message_id}: Ausgang ungewiss ({exc})")
         return False
     except SendError as exc:
         _retry_or_fail(deps, item, str(exc), report)
         report.problems.append(f"Antwort {item.message_id} wird später erneut gesendet: {exc}")
-        return smtp.smtp is not None
-    deps.store.set_outbox_state(item.id, "sent")
+        return smtp.connected
+    # Recorded at once: the window in which a crash makes a resend is this long.
+    deps.store.mark_sent(item.id, deps.clock())
     log.info("reply %s sent", item.id)
     report.sent += 1
     _save_copy(deps, mailbox, item)
@@ -145,7 +144,7 @@ def _retry_or_fail(deps: Deps, item: OutboxItem, error: str, report: CycleReport
 
 
 def _fail(deps: Deps, item: OutboxItem, error: str, report: CycleReport) -> None:
-    deps.store.set_outbox_state(item.id, "failed", error)
+    deps.store.mark_failed(item.id, error)
     deps.store.flag_review(item.message_ref, f"Antwort nicht zustellbar: {error}")
     report.send_failed += 1
 

@@ -20,7 +20,8 @@ from inbox_bot.core.allocate import AllocationState, Outcome, Request, apply, de
 from inbox_bot.core.classify import Context, classify
 from inbox_bot.core.model import Intent, Kind, ParsedMail, Person
 from inbox_bot.core.names import same_address
-from inbox_bot.core.parse import ParseFailure, parse_mail
+from inbox_bot.core.parse import parse_mail
+from inbox_bot.errors import ParseError
 
 FIELDS = ("kind", "count", "names", "emails", "organizations", "reply_to", "review")
 # Kinds that never get an automatic reply: a miss here is a wrong mail to a person.
@@ -72,7 +73,7 @@ def read_mail(
 ) -> Reading:
     try:
         parsed = parse_mail(raw)
-    except ParseFailure:
+    except ParseError:
         return Reading("other", [], [], [], None, True)
     intent = classify(parsed, ctx)
     persons = intent.persons

@@ -64,7 +64,13 @@ def run_worker(deps: Deps, stop: threading.Event, after: AfterCycle | None = Non
         return True
 
     settings = deps.settings
-    run_forever(cycle, settings.schedule.poll_interval_seconds, stop, notice_moments(settings))
+    run_forever(
+        cycle,
+        settings.schedule.poll_interval_seconds,
+        stop,
+        notice_moments(settings),
+        clock=deps.clock,
+    )
 
 
 def notice_moments(settings: Settings) -> list[datetime]:

@@ -3,13 +3,14 @@
 METHOD:PUBLISH with an ORGANIZER and no ATTENDEE: calendars import the event as an
 entry of their own and never offer "accept / decline", so no RSVP mail comes back to
 the registration mailbox (where the bot would have to sort it out).
+
+The words in it (summary and description) come in ready-made, from the templates
+(`_calendar.txt`, rendered by inbox_bot/core/render.py).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from icalendar import Calendar, Event, Timezone, vCalAddress, vText
@@ -21,12 +22,6 @@ FILENAME = "einladung.ics"
 PRODID = "-//inbox-bot//Anmeldung per E-Mail//DE"
 # Names the UIDs; changing it would make calendars see new events.
 _UID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://inbox-bot.invalid/event-uid")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Seat:
-    name: str
-    seat: int | None
 
 
 def event_uid(settings: Settings, recipient: str) -> str:
@@ -42,7 +37,7 @@ def event_uid(settings: Settings, recipient: str) -> str:
 
 
 def invitation(
-    settings: Settings, *, recipient: str, seats: Sequence[Seat], language: str, now: datetime
+    settings: Settings, *, recipient: str, summary: str, description: str, now: datetime
 ) -> bytes:
     """A VCALENDAR with one VEVENT, as CRLF-terminated UTF-8 bytes."""
     event, smtp = settings.event, settings.smtp
@@ -54,12 +49,12 @@ def invitation(
     entry.add("sequence", 0)
     entry.add("dtstart", start)  # DTSTART;TZID=Europe/Berlin:20181205T100000
     entry.add("dtend", end)
-    entry.add("summary", event.title)
+    entry.add("summary", summary)
     entry.add("location", event.venue)
     organizer = vCalAddress(f"mailto:{smtp.from_address}")
     organizer.params["cn"] = vText(one_line(smtp.from_name or event.organizer))
     entry.add("organizer", organizer)
-    entry.add("description", _description(settings, seats, language))
+    entry.add("description", description)
     entry.add("status", "CONFIRMED")
     entry.add("transp", "OPAQUE")
     # Deliberately no ATTENDEE and no RSVP: see the module docstring.
@@ -84,26 +79,3 @@ def invitation(
     calendar.add_component(entry)
     data: bytes = calendar.to_ical()
     return data
-
-
-def _description(settings: Settings, seats: Sequence[Seat], language: str) -> str:
-    capacity = settings.event.capacity
-    address = settings.smtp.from_address
-    if language == "en":
-        lines = [
-            f"Seat {s.seat} of {capacity}: {one_line(s.name, limit=120)}" for s in seats if s.seat
-        ]
-        lines.append(
-            "Cannot come after all? Please reply to our confirmation e-mail "
-            f"(or write to {address}), so that the next person on the waiting list gets the seat."
-        )
-    else:
-        lines = [
-            f"Platz {s.seat} von {capacity}: {one_line(s.name, limit=120)}" for s in seats if s.seat
-        ]
-        lines.append(
-            "Sie können doch nicht kommen? Bitte antworten Sie kurz auf unsere Bestätigungsmail "
-            f"(oder schreiben Sie an {address}), damit die nächste Person von der Warteliste "
-            "nachrücken kann."
-        )
-    return "\n".join(lines)

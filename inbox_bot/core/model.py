@@ -194,3 +194,19 @@ class OutgoingRow:
     # The attendees this mail is about: a reply to it may cancel those of them that
     # the recipient is entitled to (the Message-ID is the token), nobody else.
     attendee_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Analysis:
+    """A mail that could be read: its facts and what the sender wants."""
+
+    parsed: ParsedMail
+    intent: Intent
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unreadable:
+    """A mail that could not be read; staff get it with its raw bytes."""
+
+    reason: str  # plain words for the review queue
+    message_id: str | None  # read from the raw header, so staff can find and close it

@@ -23,6 +23,7 @@ from inbox_bot.core.bodytext import (
 )
 from inbox_bot.core.model import Address, ParsedMail
 from inbox_bot.core.names import clean_address
+from inbox_bot.errors import ParseError
 
 # mail-parser logs every unhandled content type at WARNING; that is noise for staff.
 logging.getLogger("mailparser").setLevel(logging.ERROR)
@@ -35,10 +36,6 @@ _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+\.[A-Za-
 # The text of the body parts is read up to 1 MB: a registration is a few hundred
 # characters, and the classifier reads less still (classify.MAX_TEXT_CHARS).
 MAX_BODY_CHARS = 1024 * 1024
-
-
-class ParseFailure(Exception):
-    """The bytes are not a mail we can read; the pipeline sends it to staff review."""
 
 
 # CPython's header parser is super-linear on some inputs (";;;;", python/cpython#87075):
@@ -56,10 +53,10 @@ def parse_mail(raw: bytes) -> ParsedMail:
         mail = mailparser.parse_from_bytes(raw)
         message: Message = mail.message
     except Exception as exc:  # mail-parser raises many types on hostile input
-        raise ParseFailure(f"{type(exc).__name__}: {exc}"[:300]) from exc
+        raise ParseError(f"{type(exc).__name__}: {exc}"[:300]) from exc
     parts = sum(1 for _ in message.walk())
     if parts > MAX_PARTS:
-        raise ParseFailure(f"{parts} MIME parts (more than {MAX_PARTS})")
+        raise ParseError(f"{parts} MIME parts (more than {MAX_PARTS})")
     headers = _headers(message)
     sender, spoofed = _first_address(message, "from")
     reply_to, _ = _first_address(message, "reply-to")
@@ -90,9 +87,9 @@ def _check_size(raw: bytes) -> None:
     if end < 0:
         end = raw.find(b"\n\n", 0, MAX_HEADER_BYTES + 2)
     if end < 0 and len(raw) > MAX_HEADER_BYTES:
-        raise ParseFailure(f"header longer than {MAX_HEADER_BYTES // 1024} KB")
+        raise ParseError(f"header longer than {MAX_HEADER_BYTES // 1024} KB")
     if any(size > MAX_ONE_HEADER for size in _header_sizes(raw)):
-        raise ParseFailure(f"a header line longer than {MAX_ONE_HEADER // 1024} KB")
+        raise ParseError(f"a header line longer than {MAX_ONE_HEADER // 1024} KB")
 
 
 def _header_sizes(raw: bytes) -> Iterator[int]:

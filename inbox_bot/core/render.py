@@ -4,8 +4,13 @@ Nothing from an inbound header reaches an outbound header unchecked: the subject
 reduced to one clean line, the recipient must be a plain addr-spec, and every other
 header is ours (the machine's Python lacks the fixes for CVE-2024-6923/CVE-2023-27043).
 
+Every word a recipient reads comes from the templates of her language: the texts
+(`de/acceptance.txt`, ...), the subject lines (`de/_subjects.txt`, one Jinja macro per
+kind of mail) and the calendar texts (`de/_calendar.txt`). A staff folder overrides
+any of these files; a file it lacks comes from the shipped templates.
+
 Acceptances (with a seat) and promotions also carry the event as `einladung.ics`
-(inbox_bot/ics.py); reminders and the waitlist's closing note are rendered here too.
+(inbox_bot/core/ics.py); reminders and the waitlist's closing note are rendered here too.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 import jinja2
 from babel.dates import format_date, format_time
 from babel.dates import format_datetime as babel_datetime
+from jinja2.runtime import Macro
 
 from inbox_bot.config import EventSettings, Settings
 from inbox_bot.core import ics
@@ -39,6 +45,10 @@ log = logging.getLogger(__name__)
 
 _ADDR_SPEC = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 LANGUAGES = ("de", "en")
+# Per language: macros that give words, not text templates of mails of their own.
+SUBJECTS = "_subjects.txt"
+CALENDAR = "_calendar.txt"
+_WORDING = frozenset({SUBJECTS, CALENDAR})
 
 
 def default_template_folder() -> Path:
@@ -74,22 +84,43 @@ class Renderer:
         )
 
     def template_sources(self) -> list[str]:
-        """The text of every reply template in use (staff copies and defaults)."""
+        """The text of every mail text template in use (staff copies and defaults): what
+        a quoted reply may bring back to us. Subject lines and calendar texts are not."""
         loader = self.env.loader
         assert loader is not None
         sources = []
         for name in loader.list_templates():
-            if name.endswith(".txt"):
+            if name.endswith(".txt") and name.rpartition("/")[2] not in _WORDING:
                 source, _, _ = loader.get_source(self.env, name)
                 sources.append(source)
         return sources
 
     def body(self, kind: ReplyKind, language: str, context: Mapping[str, Any]) -> str:
-        language = language if language in LANGUAGES else "de"
+        name = f"{template_language(language)}/{kind}.txt"
         try:
-            return self.env.get_template(f"{language}/{kind}.txt").render(**context)
+            return self.env.get_template(name).render(**context)
         except jinja2.TemplateError as exc:
-            raise TemplateError(f"template {language}/{kind}.txt: {exc}") from exc
+            raise TemplateError(f"template {name}: {exc}") from exc
+
+    def subject(self, kind: str, language: str) -> str:
+        """The subject of a mail of `kind`: its macro in `_subjects.txt`. compose() makes
+        it one clean line (header_safe), whatever a staff copy of the macro gives."""
+        event = event_facts(self.settings.event, template_language(language))
+        event["title"] = one_line(event["title"])
+        return self.wording(SUBJECTS, kind, language, event=event)
+
+    def wording(self, filename: str, macro: str, language: str, **values: Any) -> str:
+        """What `macro` of the language's template `filename` gives for `values`."""
+        name = f"{template_language(language)}/{filename}"
+        try:
+            found = getattr(self.env.get_template(name).module, macro, None)
+            if not isinstance(found, Macro):
+                raise TemplateError(f"template {name}: no macro {macro!r}")
+            return str(found(**values))
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"template {name}, macro {macro!r}: {exc}") from exc
+        except TypeError as exc:  # the macro's parameters are not the ones we pass
+            raise TemplateError(f"template {name}, macro {macro!r}: {exc}") from exc
 
     # --- the replies a decision causes ---
 
@@ -111,7 +142,7 @@ class Renderer:
                 self.compose(
                     kind=decision.reply,
                     recipient=request.contact,
-                    subject=reply_subject(original.subject, language),
+                    subject=reply_subject(original.subject, self.subject("no_subject", language)),
                     text=text,
                     now=now,
                     original=original,
@@ -128,22 +159,13 @@ class Renderer:
     def notify(self, notify: Notify, now: datetime) -> OutgoingRow:
         """To a person (or her registrant) about what someone else did for her."""
         first = notify.placements[0].attendee
-        language = first.language if first.language in LANGUAGES else "de"
+        language = template_language(first.language)
         context = self.context(notify.placements, language, arrival=first.arrival)
         context["by"] = notify.by
-        title = one_line(self.settings.event.title)
-        if notify.kind is ReplyKind.REGISTERED_NOTICE:
-            subject = (
-                f"Sie wurden angemeldet: {title}"
-                if language == "de"
-                else f"You have been registered: {title}"
-            )
-        else:
-            subject = f"Abmeldung: {title}" if language == "de" else f"Cancellation: {title}"
         return self.compose(
             kind=notify.kind,
             recipient=notify.recipient,
-            subject=subject,
+            subject=self.subject(notify.kind, language),
             text=self.body(notify.kind, language, context),
             now=now,
             original=None,
@@ -152,16 +174,12 @@ class Renderer:
 
     def promotion(self, placement: Placement, now: datetime) -> OutgoingRow:
         attendee = placement.attendee
-        language = attendee.language
+        language = template_language(attendee.language)
         context = self.context((placement,), language, arrival=attendee.arrival)
-        title = one_line(self.settings.event.title)
-        subject = (
-            f"Sie haben einen Platz: {title}" if language == "de" else f"You have a seat: {title}"
-        )
         return self.compose(
             kind=ReplyKind.PROMOTION,
             recipient=attendee.reply_address,
-            subject=subject,
+            subject=self.subject(ReplyKind.PROMOTION, language),
             text=self.body(ReplyKind.PROMOTION, language, context),
             now=now,
             original=None,
@@ -173,13 +191,33 @@ class Renderer:
         self, recipient: str, placements: Sequence[Placement], language: str, now: datetime
     ) -> bytes | None:
         """The .ics for an acceptance or promotion: the event with the recipient's seats."""
+        event = self.settings.event
         seats = [
-            ics.Seat(name=p.attendee.name or "(ohne Namen)", seat=p.attendee.seat)
+            {
+                "name": one_line(p.attendee.name or "(ohne Namen)", limit=120),
+                "seat": p.attendee.seat,
+            }
             for p in placements
+            if p.attendee.seat
         ]
         try:
+            facts = event_facts(event, template_language(language))
+            summary = self.wording(CALENDAR, "summary", language, event=facts)
+            description = self.wording(
+                CALENDAR,
+                "description",
+                language,
+                event=facts,
+                seats=seats,
+                capacity=event.capacity,
+                our_address=self.settings.smtp.from_address,
+            )
             return ics.invitation(
-                self.settings, recipient=recipient, seats=seats, language=language, now=now
+                self.settings,
+                recipient=recipient,
+                summary=summary,
+                description=description.strip(),
+                now=now,
             )
         except Exception:  # the calendar file is a courtesy; it never holds back the reply
             log.exception("calendar file for a reply could not be built; sent without it")
@@ -192,28 +230,14 @@ class Renderer:
         if not attendees:
             raise ValueError("a notice needs at least one attendee")
         first = attendees[0]
-        language = first.language if first.language in LANGUAGES else "de"
+        language = template_language(first.language)
         placements = tuple(Placement(attendee=a) for a in attendees)
         context = self.context(placements, language, arrival=first.arrival)
         context["seat_rules"] = False  # how seats are given no longer matters here
-        facts = context["event"]
-        title = one_line(self.settings.event.title)
-        if kind is ReplyKind.REMINDER:
-            subject = (
-                f"Erinnerung: {title}, {facts['date']}"
-                if language == "de"
-                else f"Reminder: {title}, {facts['date']}"
-            )
-        else:
-            subject = (
-                f"Warteliste geschlossen: {title}"
-                if language == "de"
-                else f"Waiting list closed: {title}"
-            )
         return self.compose(
             kind=kind,
             recipient=first.reply_address,
-            subject=subject,
+            subject=self.subject(kind, language),
             text=self.body(kind, language, context),
             now=now,
             original=None,
@@ -326,12 +350,17 @@ def header_safe(text: str, limit: int = 250) -> str:
     return one_line(text, limit=limit).replace("=?", "= ?")
 
 
-def reply_subject(original: str, language: str) -> str:
+def template_language(language: str) -> str:
+    """The template folder for a language: its own, else German."""
+    return language if language in LANGUAGES else "de"
+
+
+def reply_subject(original: str, fallback: str) -> str:
+    """ "Re: " and the original subject without its Re:/AW:/Fwd: prefixes, or `fallback`
+    (the language's `no_subject`) when nothing is left of it."""
     clean = header_safe(original, limit=200)
     clean = re.sub(r"^(?:\s*(?:re|aw|antw|wg|fw|fwd)\s*:\s*)+", "", clean, flags=re.I)
-    if not clean:
-        clean = "Ihre Anmeldung" if language == "de" else "Your registration"
-    return f"Re: {clean}"
+    return f"Re: {clean or fallback}"
 
 
 def _check_headers(data: bytes, expected: set[str], recipient: str) -> None:
@@ -346,30 +375,57 @@ def _check_headers(data: bytes, expected: set[str], recipient: str) -> None:
         raise TemplateError("the To: header would not show the delivery address; not sent")
 
 
+@dataclass(frozen=True, kw_only=True)
+class _DateStyle:
+    """How dates and times are written in one language (Babel patterns)."""
+
+    locale: str
+    long_date: str  # "Mittwoch, 5. Dezember 2018" / "Wednesday, 5 December 2018"
+    clock: str
+    hours_suffix: str  # after "10:00–13:00"
+    moment: str  # when a mail arrived, to the second
+
+
+_DATE_STYLES = {
+    "de": _DateStyle(
+        locale="de",
+        long_date="EEEE, d. MMMM y",
+        clock="HH:mm",
+        hours_suffix=" Uhr",
+        moment="d. MMMM y 'um' HH:mm:ss 'Uhr'",
+    ),
+    "en": _DateStyle(
+        locale="en",
+        long_date="EEEE, d MMMM y",
+        clock="HH:mm",
+        hours_suffix="",
+        moment="d MMMM y 'at' HH:mm:ss",
+    ),
+}
+
+
+def _date_style(language: str) -> _DateStyle:
+    return _DATE_STYLES.get(language, _DATE_STYLES["en"])
+
+
 def event_facts(event: EventSettings, language: str) -> dict[str, str]:
+    style = _date_style(language)
     start, end = event.local(event.starts_at), event.local(event.ends_at)
-    locale = "de" if language == "de" else "en"
+    hours = "–".join(format_time(t, style.clock, locale=style.locale) for t in (start, end))
     return {
         "title": event.title,
         "organizer": event.organizer,
-        "date": _long_date(start, locale),
-        "time": f"{_clock(start, locale)}–{_clock(end, locale)}"
-        + (" Uhr" if locale == "de" else ""),
+        "date": _long_date(start, style),
+        "time": hours + style.hours_suffix,
         "venue": event.venue,
-        "deadline": _long_date(event.local(event.registration_deadline), locale),
+        "deadline": _long_date(event.local(event.registration_deadline), style),
     }
 
 
-def _clock(moment: datetime, locale: str) -> str:
-    return format_time(moment, "HH:mm", locale=locale)
-
-
-def _long_date(moment: datetime, locale: str) -> str:
-    # One style per language: "Mittwoch, 5. Dezember 2018" / "Wednesday, 5 December 2018".
-    pattern = "EEEE, d. MMMM y" if locale == "de" else "EEEE, d MMMM y"
-    return format_date(moment, pattern, locale=locale)
+def _long_date(moment: datetime, style: _DateStyle) -> str:
+    return format_date(moment, style.long_date, locale=style.locale)
 
 
 def local_time(moment: datetime, event: EventSettings, language: str) -> str:
-    pattern = "d. MMMM y 'um' HH:mm:ss 'Uhr'" if language == "de" else "d MMMM y 'at' HH:mm:ss"
-    return babel_datetime(event.local(moment), pattern, locale="de" if language == "de" else "en")
+    style = _date_style(language)
+    return babel_datetime(event.local(moment), style.moment, locale=style.locale)

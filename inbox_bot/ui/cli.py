@@ -36,17 +36,11 @@ from inbox_bot.config import Settings
 from inbox_bot.core.visible import shown
 from inbox_bot.errors import AlreadyRunning, ConfigError, InboxBotError
 from inbox_bot.ui.export import attendees_csv, attendees_xlsx
+from inbox_bot.ui.options import CONFIG
 from inbox_bot.ui.report import DEFAULT_FILE, refresh_report, write_report
+from inbox_bot.ui.staff_cli import COMMANDS as STAFF_COMMANDS
 
 log = logging.getLogger("inbox_bot")
-
-CONFIG = click.option(
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The TOML config file of the event.",
-)
 
 
 def main() -> None:
@@ -265,10 +259,5 @@ def print_report(report: CycleReport, settings: Settings, *, dry_run: bool) -> N
         click.echo(f"note: {shown(problem)}", err=True)
 
 
-def _register_staff_commands() -> None:
-    from inbox_bot.ui.staff_cli import register
-
-    register(cli, CONFIG, build_deps, settings_from)
-
-
-_register_staff_commands()
+for _command in STAFF_COMMANDS:
+    cli.add_command(_command)

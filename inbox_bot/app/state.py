@@ -1,0 +1,38 @@
+"""The one place that builds the allocation state from the settings and the attendees.
+
+Poll, staff actions, replay, the report and the exports all decide or show with the
+same capacity, deadline, start and `[limits]` (freemail domains exempt from the
+per-domain brake), so a replay can never disagree with a poll over a setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from inbox_bot.config import Settings
+from inbox_bot.core.allocate import AllocationState, Limits
+from inbox_bot.core.classify.organizations import load_directory
+from inbox_bot.core.model import Attendee
+
+
+def allocation_state(
+    settings: Settings,
+    attendees: Iterable[Attendee],
+    *,
+    freemail: frozenset[str] | None = None,
+) -> AllocationState:
+    event, limits = settings.event, settings.limits
+    if freemail is None:
+        freemail = load_directory(settings.rules.organizations).freemail
+    return AllocationState(
+        capacity=event.capacity,
+        deadline=event.registration_deadline,
+        event_start=event.starts_at,
+        attendees={a.id: a for a in attendees},
+        limits=Limits(
+            persons_per_mail=limits.persons_per_mail,
+            persons_per_address=limits.persons_per_address,
+            persons_per_domain=limits.persons_per_domain,
+            freemail=freemail,
+        ),
+    )

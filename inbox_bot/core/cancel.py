@@ -1,0 +1,122 @@
+"""Cancellations: who may withdraw whom, and who is told (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from inbox_bot.core.allocation import (
+    AllocationState,
+    Decision,
+    Notify,
+    Outcome,
+    Placement,
+    Request,
+    promote_free_seats,
+    to_staff,
+)
+from inbox_bot.core.model import Attendee, ReplyKind, Status
+from inbox_bot.core.names import names_match, same_address
+
+
+def cancel(state: AllocationState, request: Request) -> Decision:
+    targets, problem = cancellation_targets(state, request)
+    if problem:
+        return to_staff((problem,))
+    attendees = dict(state.attendees)
+    cancelled = []
+    for target in targets:
+        done = replace(target, status=Status.CANCELLED, seat=None)
+        attendees[done.id] = done
+        cancelled.append(done)
+    after = replace(state, attendees=attendees)
+    work = promote_free_seats(after, request.arrival)
+    reasons = [f"{a.name}: abgemeldet, Platz freigegeben." for a in cancelled]
+    reasons += [
+        f"{p.attendee.name}: rückt von der Warteliste auf Platz {p.attendee.seat} nach."
+        for p in work.promotions
+    ]
+    if not work.promotions and request.arrival >= state.event_start:
+        reasons.append("Nach Veranstaltungsbeginn: niemand rückt nach.")
+    return Decision(
+        outcome=Outcome.CANCELLED,
+        reply=ReplyKind.CANCELLATION,
+        placements=tuple(Placement(attendee=a) for a in cancelled),
+        changes=(*cancelled, *work.changes),
+        promotions=work.promotions,
+        notices=cancelled_notices(cancelled, request.contact, request.sender),
+        reasons=tuple(reasons),
+    )
+
+
+def cancelled_notices(cancelled: Iterable[Attendee], told: str, by: str) -> tuple[Notify, ...]:
+    """Every cancellation is told to the person's own address and to who registered her,
+    except to `told`, who gets the confirmation itself."""
+    grouped: dict[str, tuple[str, list[Attendee]]] = {}
+    for attendee in cancelled:
+        for address in (attendee.reply_address, attendee.contact, attendee.registrant):
+            if "@" not in address or same_address(address, told):
+                continue
+            _, people = grouped.setdefault(address.casefold(), (address, []))
+            if attendee not in people:
+                people.append(attendee)
+    return tuple(
+        Notify(
+            kind=ReplyKind.CANCELLED_NOTICE,
+            recipient=address,
+            placements=tuple(Placement(attendee=a) for a in people),
+            by=by,
+        )
+        for address, people in grouped.values()
+    )
+
+
+def cancellation_targets(
+    state: AllocationState, request: Request
+) -> tuple[list[Attendee], str | None]:
+    """Whom a cancellation withdraws. Only the registering address (or the person's own) may.
+
+    The From address counts, not Reply-To: anybody can set a Reply-To to someone else's
+    address, and the cancellation would then take that person's seat; a cancellation
+    whose Reply-To differs from its From is left to staff. A reply to our own mail
+    about a person also counts for her: its unguessable Message-ID is the token.
+    """
+    if request.contact and not same_address(request.contact, request.sender):
+        return [], (
+            f"Abmeldung mit abweichender Antwortadresse (Reply-To {request.contact}, "
+            f"From {request.sender}): nicht automatisch ausgeführt, bitte prüfen."
+        )
+    sender = request.sender
+    mine = [
+        a
+        for a in state.attendees.values()
+        if a.active
+        and (
+            a.id in request.authorized
+            or same_address(sender, a.registrant)
+            or same_address(sender, a.contact)
+            or same_address(sender, a.email)
+        )
+    ]
+    if not mine:
+        return [], "Abmeldung, aber zu dieser Adresse gibt es keine aktive Anmeldung."
+    named = request.intent.persons
+    if not named:
+        own = [a for a in mine if same_address(sender, a.email)]
+        chosen = own or mine
+        if len(chosen) > 1 and not own:
+            return [], "Abmeldung nennt nicht, welche der angemeldeten Personen absagt."
+        return chosen, None
+    targets: list[Attendee] = []
+    for person in named:
+        matches = [
+            a
+            for a in mine
+            if (person.email and same_address(person.email, a.email))
+            or names_match(person.name, a.name)
+        ]
+        if len(matches) != 1:
+            return [], f"Abmeldung für {person.name}: keine eindeutige Anmeldung gefunden."
+        if matches[0] not in targets:
+            targets.append(matches[0])
+    return targets, None

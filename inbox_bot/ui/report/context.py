@@ -1,0 +1,223 @@
+"""What the report page shows, as plain values (names and reasons come from mail and
+are escaped by the template engine)."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from babel.dates import format_datetime
+
+from inbox_bot.adapters.store import MessageRow, Store
+from inbox_bot.app.state import allocation_state
+from inbox_bot.config import Settings
+from inbox_bot.core.allocate import AllocationState
+from inbox_bot.core.audit import from_json
+from inbox_bot.core.model import Attendee, Status
+from inbox_bot.core.render import event_facts
+from inbox_bot.core.timeline import Timeline, timeline
+from inbox_bot.ui.report.chart import seat_chart
+
+KIND_LABELS = {
+    "registration": "Anmeldung",
+    "cancellation": "Abmeldung",
+    "question": "Frage",
+    "thanks": "Dank / Antwort",
+    "auto_reply": "Automatische Antwort",
+    "bounce": "Unzustellbar",
+    "read_receipt": "Lesebestätigung",
+    "bulk": "Newsletter / Verteiler",
+    "other": "Sonstiges",
+}
+
+
+def report_context(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
+    state = allocation_state(settings, store.attendees())
+    history = timeline(from_json(entry.data) for entry in store.log_after(0))
+    review = store.review_queue()
+    return {
+        "event": _event(settings),
+        "generated": _long(now, settings),
+        "last_poll": _iso_text(store.get_meta("last_poll_ok"), settings),
+        "has_swaps": any(p.freed or p.promoted for p in history.points),
+        "notices": _notices(store, store.counts()),
+        "glance": _glance(settings, state, len(review), now),
+        **_lists(settings, state, history),
+        "review": [_review_row(row, settings) for row in review],
+        "door": door_list(state.confirmed()),
+        "chart": seat_chart(history.points, state.capacity, now, settings),
+    }
+
+
+def _event(settings: Settings) -> dict[str, Any]:
+    event = settings.event
+    deadline = event.local(event.registration_deadline)
+    return {
+        **event_facts(event, "de"),
+        "capacity": event.capacity,
+        "deadline_at": format_datetime(deadline, "dd.MM.yyyy, HH:mm 'Uhr'", locale="de"),
+        "deadline_date": format_datetime(deadline, "dd.MM.yyyy", locale="de"),
+        "deadline_time": format_datetime(deadline, "HH:mm 'Uhr'", locale="de"),
+    }
+
+
+def _by_status(state: AllocationState, status: Status) -> list[Attendee]:
+    chosen = (a for a in state.attendees.values() if a.status is status)
+    return sorted(chosen, key=lambda a: a.queue_order)
+
+
+def _glance(
+    settings: Settings, state: AllocationState, review: int, now: datetime
+) -> dict[str, Any]:
+    capacity = settings.event.capacity
+    deadline = settings.event.registration_deadline
+    confirmed = len(state.confirmed())
+    return {
+        "confirmed": confirmed,
+        "capacity": capacity,
+        "free": max(0, capacity - confirmed),
+        "percent": _percent(confirmed, capacity),
+        "waitlist": len(state.waitlist()),
+        "review": review,
+        "late": len(_by_status(state, Status.LATE)),
+        "cancelled": len(_by_status(state, Status.CANCELLED)),
+        "deadline_passed": now > deadline,
+        "deadline_left": _time_left(deadline - now),
+    }
+
+
+def _lists(settings: Settings, state: AllocationState, history: Timeline) -> dict[str, Any]:
+    def when(moment: datetime | None) -> str:
+        return _when(moment, settings) if moment else ""
+
+    return {
+        "confirmed": [
+            {**_plain_row(a, settings), "seat": a.seat, "moved_up": when(history.moved_up(a))}
+            for a in state.confirmed()
+        ],
+        "waitlist": [
+            {**_plain_row(a, settings), "position": position}
+            for position, a in enumerate(state.waitlist(), start=1)
+        ],
+        "late": [_plain_row(a, settings) for a in _by_status(state, Status.LATE)],
+        "cancelled": [
+            {**_plain_row(a, settings), "cancelled_at": when(history.cancelled(a))}
+            for a in _by_status(state, Status.CANCELLED)
+        ],
+    }
+
+
+def _review_row(row: MessageRow, settings: Settings) -> dict[str, Any]:
+    return {
+        "arrival": _when(row.received_at, settings),
+        "sender": row.sender or "",
+        "subject": row.subject or "",
+        "kind": KIND_LABELS.get(row.kind, row.kind),
+        "reason": row.review_reason,
+    }
+
+
+def _plain_row(a: Attendee, settings: Settings) -> dict[str, Any]:
+    return {
+        "name": _name(a),
+        "organization": a.organization or "",
+        "arrival": _when(a.arrival, settings),
+    }
+
+
+def _notices(store: Store, counts: dict[str, int]) -> list[str]:
+    notices = []
+    alert = store.get_meta("alert")
+    if alert:
+        notices.append(f"Warnung: {alert}")
+    if counts["outbox_failed"]:
+        notices.append(
+            f"{counts['outbox_failed']} Antwort(en) konnten nicht zugestellt werden "
+            "(replies failed); die Mails stehen unter „Zur Bearbeitung“."
+        )
+    ok, error = store.get_meta("last_poll_ok") or "", store.get_meta("last_poll_error") or ""
+    if error and error.split(" ", 1)[0] > ok.split(" ", 1)[0]:
+        notices.append(f"Letzter Abruf fehlgeschlagen (last poll failed): {error}")
+    return notices
+
+
+# --------------------------------------------------------------------------- door list
+
+
+def door_list(confirmed: Iterable[Attendee]) -> list[dict[str, Any]]:
+    """Confirmed attendees by surname ("Nachname, Vorname"), as German lists are sorted."""
+    rows: list[tuple[tuple[str, str, int], dict[str, Any]]] = []
+    for a in confirmed:
+        surname, given = split_name(a.name)
+        row = {
+            "name": f"{surname}, {given}" if given else surname or "(ohne Namen)",
+            "organization": a.organization or "",
+            "seat": a.seat,
+        }
+        rows.append(((_collate(surname), _collate(given), a.seat or 0), row))
+    rows.sort(key=lambda pair: pair[0])
+    return [row for _, row in rows]
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """Surname and the rest: 'Sebastian Kortmann' -> ('Kortmann', 'Sebastian').
+
+    The last word is the surname; a particle stays with the given names, so 'Anna von
+    Bülow' is filed under B as 'Bülow, Anna von', as German lists do.
+    """
+    words = name.split()
+    if len(words) < 2:
+        return (name.strip(), "")
+    return (words[-1], " ".join(words[:-1]))
+
+
+def _collate(text: str) -> str:
+    """DIN 5007-1: ä sorts as a, ß as ss, case ignored."""
+    text = text.casefold().replace("ß", "ss")
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+# --------------------------------------------------------------------------- words
+
+
+def _name(a: Attendee) -> str:
+    return a.name or "(ohne Namen)"
+
+
+def _when(moment: datetime, settings: Settings) -> str:
+    return format_datetime(settings.event.local(moment), "dd.MM.yyyy HH:mm:ss", locale="de")
+
+
+def _long(moment: datetime, settings: Settings) -> str:
+    return format_datetime(
+        settings.event.local(moment), "EEEE, d. MMMM y, HH:mm 'Uhr'", locale="de"
+    )
+
+
+def _iso_text(value: str | None, settings: Settings) -> str:
+    if not value:
+        return ""
+    try:
+        moment = settings.event.local(datetime.fromisoformat(value))
+    except ValueError:
+        return value
+    return format_datetime(moment, "dd.MM.yyyy, HH:mm 'Uhr'", locale="de")
+
+
+def _percent(part: int, whole: int) -> int:
+    return 100 if whole <= 0 else min(100, round(part * 100 / whole))
+
+
+def _time_left(left: timedelta) -> str:
+    if left.total_seconds() <= 0:
+        return ""
+    days = left.days
+    if days >= 2:
+        return f"noch {days} Tage"
+    hours = int(left.total_seconds() // 3600)
+    if hours >= 1:
+        return f"noch {hours} Std."
+    return "noch unter einer Stunde"

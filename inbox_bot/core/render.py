@@ -27,7 +27,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 from babel.dates import format_date, format_time
@@ -115,12 +115,12 @@ class Renderer:
         try:
             found = getattr(self.env.get_template(name).module, macro, None)
             if not isinstance(found, Macro):
-                raise TemplateError(f"template {name}: no macro {macro!r}")
+                raise TemplateError(f"template {name}: no macro '{macro}'")
             return str(found(**values))
         except jinja2.TemplateError as exc:
-            raise TemplateError(f"template {name}, macro {macro!r}: {exc}") from exc
+            raise TemplateError(f"template {name}, macro '{macro}': {exc}") from exc
         except TypeError as exc:  # the macro's parameters are not the ones we pass
-            raise TemplateError(f"template {name}, macro {macro!r}: {exc}") from exc
+            raise TemplateError(f"template {name}, macro '{macro}': {exc}") from exc
 
     # --- the replies a decision causes ---
 
@@ -191,37 +191,38 @@ class Renderer:
         self, recipient: str, placements: Sequence[Placement], language: str, now: datetime
     ) -> bytes | None:
         """The .ics for an acceptance or promotion: the event with the recipient's seats."""
-        event = self.settings.event
-        seats = [
-            {
-                "name": one_line(p.attendee.name or "(ohne Namen)", limit=120),
-                "seat": p.attendee.seat,
-            }
-            for p in placements
-            if p.attendee.seat
-        ]
         try:
-            facts = event_facts(event, template_language(language))
-            summary = self.wording(CALENDAR, "summary", language, event=facts)
-            description = self.wording(
-                CALENDAR,
-                "description",
-                language,
-                event=facts,
-                seats=seats,
-                capacity=event.capacity,
-                our_address=self.settings.smtp.from_address,
-            )
+            summary, description = self.calendar_texts(placements, language)
             return ics.invitation(
                 self.settings,
                 recipient=recipient,
                 summary=summary,
-                description=description.strip(),
+                description=description,
                 now=now,
             )
         except Exception:  # the calendar file is a courtesy; it never holds back the reply
             log.exception("calendar file for a reply could not be built; sent without it")
             return None
+
+    def calendar_texts(self, placements: Sequence[Placement], language: str) -> tuple[str, str]:
+        """Summary and description of the calendar entry, from `_calendar.txt`."""
+        event = self.settings.event
+        facts = event_facts(event, template_language(language))
+        seats = [
+            {"name": one_line(p.attendee.name or "(ohne Namen)", limit=120), "seat": seat}
+            for p in placements
+            if (seat := p.attendee.seat)
+        ]
+        description = self.wording(
+            CALENDAR,
+            "description",
+            language,
+            event=facts,
+            seats=seats,
+            capacity=event.capacity,
+            our_address=self.settings.smtp.from_address,
+        )
+        return self.wording(CALENDAR, "summary", language, event=facts), description.strip()
 
     # --- mail the bot sends by itself (inbox_bot/notices.py) ---
 
@@ -375,57 +376,43 @@ def _check_headers(data: bytes, expected: set[str], recipient: str) -> None:
         raise TemplateError("the To: header would not show the delivery address; not sent")
 
 
-@dataclass(frozen=True, kw_only=True)
-class _DateStyle:
-    """How dates and times are written in one language (Babel patterns)."""
+class _DateStyle(NamedTuple):
+    """How one language writes dates and times (Babel patterns)."""
 
-    locale: str
     long_date: str  # "Mittwoch, 5. Dezember 2018" / "Wednesday, 5 December 2018"
-    clock: str
     hours_suffix: str  # after "10:00–13:00"
     moment: str  # when a mail arrived, to the second
 
 
+# By Babel locale; any other language is written the English way.
 _DATE_STYLES = {
-    "de": _DateStyle(
-        locale="de",
-        long_date="EEEE, d. MMMM y",
-        clock="HH:mm",
-        hours_suffix=" Uhr",
-        moment="d. MMMM y 'um' HH:mm:ss 'Uhr'",
-    ),
-    "en": _DateStyle(
-        locale="en",
-        long_date="EEEE, d MMMM y",
-        clock="HH:mm",
-        hours_suffix="",
-        moment="d MMMM y 'at' HH:mm:ss",
-    ),
+    "de": _DateStyle("EEEE, d. MMMM y", " Uhr", "d. MMMM y 'um' HH:mm:ss 'Uhr'"),
+    "en": _DateStyle("EEEE, d MMMM y", "", "d MMMM y 'at' HH:mm:ss"),
 }
 
 
-def _date_style(language: str) -> _DateStyle:
-    return _DATE_STYLES.get(language, _DATE_STYLES["en"])
+def _locale(language: str) -> str:
+    return language if language in _DATE_STYLES else "en"
 
 
 def event_facts(event: EventSettings, language: str) -> dict[str, str]:
-    style = _date_style(language)
+    locale = _locale(language)
     start, end = event.local(event.starts_at), event.local(event.ends_at)
-    hours = "–".join(format_time(t, style.clock, locale=style.locale) for t in (start, end))
+    hours = "–".join(format_time(t, "HH:mm", locale=locale) for t in (start, end))
     return {
         "title": event.title,
         "organizer": event.organizer,
-        "date": _long_date(start, style),
-        "time": hours + style.hours_suffix,
+        "date": _long_date(start, locale),
+        "time": hours + _DATE_STYLES[locale].hours_suffix,
         "venue": event.venue,
-        "deadline": _long_date(event.local(event.registration_deadline), style),
+        "deadline": _long_date(event.local(event.registration_deadline), locale),
     }
 
 
-def _long_date(moment: datetime, style: _DateStyle) -> str:
-    return format_date(moment, style.long_date, locale=style.locale)
+def _long_date(moment: datetime, locale: str) -> str:
+    return format_date(moment, _DATE_STYLES[locale].long_date, locale=locale)
 
 
 def local_time(moment: datetime, event: EventSettings, language: str) -> str:
-    style = _date_style(language)
-    return babel_datetime(event.local(moment), style.moment, locale=style.locale)
+    locale = _locale(language)
+    return babel_datetime(event.local(moment), _DATE_STYLES[locale].moment, locale=locale)

@@ -94,17 +94,18 @@ def first_acceptance(store: Store, sent: Sequence[Captured]) -> Captured | None:
 
 def print_counts(report: CycleReport, received: int, sent: Sequence[Captured]) -> None:
     answers = [m for m in sent if m.message["Auto-Submitted"] == "auto-replied"]
-    notices = len(sent) - len(answers)
+    promotions = [m for m in sent if str(m.message["Subject"]).startswith("Sie haben einen Platz")]
+    notes = len(sent) - len(answers) - len(promotions)
     click.echo(f"Mails empfangen / mails received:  {received}")
     click.echo(
         f"Antworten gesendet / replies sent:  {len(sent)}  ({len(answers)} Antworten auf Mails, "
-        f"{notices} Nachrück-Nachricht(en) / promotion notices)"
+        f"{len(promotions)} Nachrück-Nachricht(en) / promotion notices, {notes} Hinweis(e) an "
+        "von anderen Angemeldete / notes to persons registered by others)"
     )
-    for mail in sent:
-        if mail not in answers:
-            click.echo(
-                f"Nachgerückt, benachrichtigt / promoted and notified: {', '.join(mail.rcpt_tos)}"
-            )
+    for mail in promotions:
+        click.echo(
+            f"Nachgerückt, benachrichtigt / promoted and notified: {', '.join(mail.rcpt_tos)}"
+        )
     recipients = {r.lower() for m in sent for r in m.rcpt_tos}
     for handled in report.handled:
         if handled.kind == "auto_reply":

@@ -34,8 +34,8 @@ def run_forever(
     cycle: Callable[[], bool],
     interval_seconds: int,
     stop: threading.Event,
-    moments: Sequence[datetime] = (),
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    moments: Sequence[datetime],
+    clock: Callable[[], datetime],
 ) -> None:
     """Call `cycle` every interval and at the given moments; after a failed cycle retry
     sooner, with growing pauses. Returns when SIGINT/SIGTERM set `stop`."""

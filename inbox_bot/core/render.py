@@ -27,19 +27,18 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import jinja2
-from babel.dates import format_date, format_time
-from babel.dates import format_datetime as babel_datetime
 from jinja2.runtime import Macro
 
-from inbox_bot.config import EventSettings, Settings
+from inbox_bot.config import Settings
 from inbox_bot.core import ics
 from inbox_bot.core.allocate import Decision, Notify, Placement, Request
+from inbox_bot.core.dates import event_facts, local_time
 from inbox_bot.core.model import Attendee, OutgoingRow, ReplyKind, Status
 from inbox_bot.core.parse import one_line
-from inbox_bot.errors import TemplateError
+from inbox_bot.errors import TemplateError, UnsafeReply
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +290,7 @@ class Renderer:
         # "=?" would let the email package show an encoded word in To: instead of the
         # address the mail is delivered to.
         if not _ADDR_SPEC.match(recipient) or "=?" in recipient:
-            raise TemplateError(f"reply address is not a plain mail address: {recipient[:80]!r}")
+            raise UnsafeReply(f"reply address is not a plain mail address: {recipient[:80]!r}")
         smtp = self.settings.smtp
         message_id = f"<reply-{uuid.uuid4().hex}@{smtp.id_domain}>"
         mail = EmailMessage(policy=SMTP)
@@ -311,17 +310,7 @@ class Renderer:
         mail["X-Inbox-Bot-Loop"] = smtp.id_domain
         mail.set_content(text, charset="utf-8", cte="quoted-printable")
         if calendar is not None:
-            # multipart/mixed: the text, then the .ics (text/calendar; method=PUBLISH).
-            mail.add_attachment(
-                calendar.decode("utf-8"),
-                subtype="calendar",
-                charset="utf-8",
-                cte="base64",  # keeps the CRLF line ends and folding of the .ics exact
-                filename=ics.FILENAME,
-                params={"method": "PUBLISH"},
-            )
-            for part in mail.iter_attachments():
-                del part["MIME-Version"]  # belongs to the top level only
+            _attach_calendar(mail, calendar)
         data = mail.as_bytes()
         _check_headers(data, expected=set(mail.keys()), recipient=recipient)
         return OutgoingRow(
@@ -331,6 +320,20 @@ class Renderer:
             data=data,
             attendee_ids=attendee_ids,
         )
+
+
+def _attach_calendar(mail: EmailMessage, calendar: bytes) -> None:
+    """multipart/mixed: the text, then the .ics (text/calendar; method=PUBLISH)."""
+    mail.add_attachment(
+        calendar.decode("utf-8"),
+        subtype="calendar",
+        charset="utf-8",
+        cte="base64",  # keeps the CRLF line ends and folding of the .ics exact
+        filename=ics.FILENAME,
+        params={"method": "PUBLISH"},
+    )
+    for part in mail.iter_attachments():
+        del part["MIME-Version"]  # belongs to the top level only
 
 
 def header_safe(text: str, limit: int = 250) -> str:
@@ -371,48 +374,6 @@ def _check_headers(data: bytes, expected: set[str], recipient: str) -> None:
     lines = re.split(r"\r\n|\n|\r", head)
     names = {line.split(":", 1)[0] for line in lines if line[:1] not in (" ", "\t")}
     if names != expected or "\n" in head.replace("\r\n", ""):
-        raise TemplateError("reply headers would not be the ones we set; not sent")
+        raise UnsafeReply("reply headers would not be the ones we set; not sent")
     if f"To: {recipient}" not in lines:
-        raise TemplateError("the To: header would not show the delivery address; not sent")
-
-
-class _DateStyle(NamedTuple):
-    """How one language writes dates and times (Babel patterns)."""
-
-    long_date: str  # "Mittwoch, 5. Dezember 2018" / "Wednesday, 5 December 2018"
-    hours_suffix: str  # after "10:00–13:00"
-    moment: str  # when a mail arrived, to the second
-
-
-# By Babel locale; any other language is written the English way.
-_DATE_STYLES = {
-    "de": _DateStyle("EEEE, d. MMMM y", " Uhr", "d. MMMM y 'um' HH:mm:ss 'Uhr'"),
-    "en": _DateStyle("EEEE, d MMMM y", "", "d MMMM y 'at' HH:mm:ss"),
-}
-
-
-def _locale(language: str) -> str:
-    return language if language in _DATE_STYLES else "en"
-
-
-def event_facts(event: EventSettings, language: str) -> dict[str, str]:
-    locale = _locale(language)
-    start, end = event.local(event.starts_at), event.local(event.ends_at)
-    hours = "–".join(format_time(t, "HH:mm", locale=locale) for t in (start, end))
-    return {
-        "title": event.title,
-        "organizer": event.organizer,
-        "date": _long_date(start, locale),
-        "time": hours + _DATE_STYLES[locale].hours_suffix,
-        "venue": event.venue,
-        "deadline": _long_date(event.local(event.registration_deadline), locale),
-    }
-
-
-def _long_date(moment: datetime, locale: str) -> str:
-    return format_date(moment, _DATE_STYLES[locale].long_date, locale=locale)
-
-
-def local_time(moment: datetime, event: EventSettings, language: str) -> str:
-    locale = _locale(language)
-    return babel_datetime(event.local(moment), _DATE_STYLES[locale].moment, locale=locale)
+        raise UnsafeReply("the To: header would not show the delivery address; not sent")

@@ -64,15 +64,6 @@ REGISTRATION = re.compile(
 THANKS = re.compile(
     r"\b(danke|dank|vielen dank|besten dank|herzlichen dank|thank|thanks|merci)\b", re.I
 )
-QUESTION_WORDS = re.compile(
-    r"\b(frage|fragen|rückfrage|können sie|könnten sie|könntet ihr|könnt ihr|gibt es|"
-    r"wäre es möglich|ist es möglich|bitte teilen sie mir mit|ich würde gerne wissen|"
-    r"could you|can you|is there|would it be possible|i would like to know)\b",
-    re.I,
-)
-# A question mark that ends a sentence (not one inside a URL).
-QUESTION_MARK = re.compile(r"\?(?:\s|$)")
-
 # Subjects that mark forwarded mail: the forwarded part may hold the registration.
 FORWARD_SUBJECT = re.compile(r"^\s*(wg|fw|fwd|weitergeleitet)\s*:", re.I)
 REPLY_SUBJECT = re.compile(r"^\s*(aw|re|antwort|sv)\s*:", re.I)

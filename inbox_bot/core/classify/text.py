@@ -87,10 +87,6 @@ def _is_question(sentence: str) -> bool:
     return sentence.endswith("?") and not rules.REGISTRATION_REQUEST_QUESTION.search(sentence)
 
 
-def _without_questions(text: str) -> str:
-    return "\n".join(s for s in _sentences(text) if not _is_question(s))
-
-
 def has_question(text: str) -> bool:
     if any(_is_question(s) for s in _sentences(text)):
         return True

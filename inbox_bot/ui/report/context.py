@@ -15,8 +15,8 @@ from inbox_bot.app.state import allocation_state
 from inbox_bot.config import Settings
 from inbox_bot.core.allocate import AllocationState
 from inbox_bot.core.audit import from_json
+from inbox_bot.core.dates import event_facts
 from inbox_bot.core.model import Attendee, Status
-from inbox_bot.core.render import event_facts
 from inbox_bot.core.timeline import Timeline, timeline
 from inbox_bot.ui.report.chart import seat_chart
 

@@ -54,25 +54,45 @@ _SHARED_STATE = pytest.StashKey[dict[str, object]]()
 
 def _shared_folders_needed(item: pytest.Item) -> set[str]:
     names = set(getattr(item, "fixturenames", ()))
-    return {folder for fixture, folder in SHARED_FIXTURES.items() if fixture in names}
+    needed = {folder for fixture, folder in SHARED_FIXTURES.items() if fixture in names}
+    if not needed and item.get_closest_marker("shared"):
+        needed = set(SHARED_FIXTURES.values())  # marked by hand: it may read any of them
+    return needed
+
+
+def _markers(item: pytest.Item) -> set[str]:
+    return {mark.name for mark in item.iter_markers()}
 
 
 def _missing_shared_folders() -> list[str]:
     return [f for f in sorted(set(SHARED_FIXTURES.values())) if not (SHARED_DIR / f).is_dir()]
 
 
+def _tests(count: object) -> str:
+    return f"{count} test" if count == 1 else f"{count} tests"
+
+
+def _what_is_missing() -> tuple[str, str]:
+    """("../shared" or the missing subfolders, where they were looked for)."""
+    if not SHARED_DIR.is_dir():
+        return "../shared", f"looked for {SHARED_DIR}"
+    missing = ", ".join(f"../shared/{f}" for f in _missing_shared_folders())
+    return missing, f"in {SHARED_DIR}"
+
+
 def _shared_line(config: pytest.Config, *, with_count: bool) -> str:
     state = config.stash.get(_SHARED_STATE, {})
-    missing = _missing_shared_folders()
-    if not missing:
+    if not _missing_shared_folders():
         return f"shared corpus tier: runs (../shared at {SHARED_DIR})"
-    if not SHARED_DIR.is_dir():
-        why = f"../shared not found (looked for {SHARED_DIR})"
+    what, where = _what_is_missing()
+    if with_count and "refused" in state:
+        said = f"CI=true: {_tests(state['refused'])} would not run, the session fails"
+    elif with_count and "deselected" in state:
+        count = state["deselected"]
+        said = _tests(count) + " deselected" if count else "no selected test needs it"
     else:
-        why = ", ".join(f"../shared/{f}" for f in missing) + f" not found in {SHARED_DIR}"
-    if with_count and "deselected" in state:
-        return f"shared corpus tier: NOT RUN — {why} ({state['deselected']} tests deselected)"
-    return f"shared corpus tier: NOT RUN — {why}; its tests are deselected"
+        said = "its tests are deselected"
+    return f"shared corpus tier: NOT RUN — {what} not found ({said}; {where})"
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -94,14 +114,17 @@ def pytest_collection_modifyitems(
     # After the selection: what was chosen but needs a missing part of ../shared.
     missing = set(_missing_shared_folders())
     unrunnable = [item for item in items if _shared_folders_needed(item) & missing]
+    if unrunnable and os.environ.get("CI") == "true":
+        config.stash[_SHARED_STATE] = {"refused": len(unrunnable)}
+        what, where = _what_is_missing()
+        raise pytest.UsageError(
+            f"CI=true but {what} not found ({where}): the shared corpus tier "
+            f"({_tests(len(unrunnable))}) would not run, and CI must run every tier. "
+            "Put the shared folders beside the checkout, or leave the tier out on purpose "
+            "with -m 'not shared'."
+        )
     config.stash[_SHARED_STATE] = {"deselected": len(unrunnable)}
     if unrunnable:
-        if os.environ.get("CI") == "true":
-            raise pytest.UsageError(
-                f"CI=true but {_shared_line(config, with_count=True)}: "
-                "CI must run every tier. Put the shared folder (corpus/, badmail/) at "
-                f"{SHARED_DIR}, or deselect the tier explicitly with -m 'not shared'."
-            )
         dropped = set(unrunnable)
         items[:] = [item for item in items if item not in dropped]
         config.hook.pytest_deselected(items=unrunnable)
@@ -111,11 +134,15 @@ def pytest_collection_modifyitems(
 def pytest_report_collectionfinish(config: pytest.Config, items: list[pytest.Item]) -> list[str]:
     integration = sum(1 for item in items if item.get_closest_marker("integration"))
     shared = sum(1 for item in items if item.get_closest_marker("shared"))
-    return [
-        f"tiers selected: {len(items) - integration} fast, {integration} integration; "
-        f"{shared} of them need ../shared",
-        _shared_line(config, with_count=True),
+    fast = sum(1 for item in items if not {"integration", "shared"} & _markers(item))
+    lines = [
+        f"tiers selected: {fast} fast, {integration} integration, {shared} shared "
+        "(a test can be integration and shared)"
     ]
+    # The header (not shown with -q) has said it already, unless there is a count to add.
+    if config.get_verbosity() < 0 or _missing_shared_folders():
+        lines.append(_shared_line(config, with_count=True))
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -51,6 +51,7 @@ def fake(mode: str, budget: float = 1.0) -> IsolatedAnalyser:
     )
 
 
+@pytest.mark.integration
 def test_the_real_reader_reads_a_registration() -> None:
     reader = IsolatedAnalyser(CONTEXT, budget_seconds=30, memory_bytes=1 << 30)
     try:
@@ -63,6 +64,7 @@ def test_the_real_reader_reads_a_registration() -> None:
         assert [p.name for p in result.intent.persons] == ["Anna Schulz"]
 
 
+@pytest.mark.integration
 def test_a_memory_bomb_is_stopped_by_the_cap_and_the_next_mail_is_read() -> None:
     attachment = base64.encodebytes(b"\0" * 30_000_000)
     bomb = (
@@ -83,6 +85,7 @@ def test_a_memory_bomb_is_stopped_by_the_cap_and_the_next_mail_is_read() -> None
     assert isinstance(after, Analysis)
 
 
+@pytest.mark.integration
 def test_a_reader_that_never_returns_is_killed_at_the_budget() -> None:
     reader = fake("hang-on-poison", budget=1.0)
     slow: list[bool] = []
@@ -99,6 +102,7 @@ def test_a_reader_that_never_returns_is_killed_at_the_budget() -> None:
     assert isinstance(after, Unreadable) and "unlesbar" in after.reason
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("mode", "words"), [("crash", "Signal 11"), ("garbage", "unlesbar")])
 def test_a_reader_that_dies_or_talks_nonsense_costs_only_that_mail(mode: str, words: str) -> None:
     reader = fake(mode)
@@ -110,6 +114,7 @@ def test_a_reader_that_dies_or_talks_nonsense_costs_only_that_mail(mode: str, wo
         assert isinstance(result, Unreadable) and words in result.reason
 
 
+@pytest.mark.integration
 def test_stop_is_honoured_while_the_reader_hangs() -> None:
     reader = fake("hang", budget=600)
     outcome: list[object] = []

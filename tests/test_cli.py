@@ -10,6 +10,9 @@ import pytest
 from helpers import run_cli, write_config
 from servers import Dovecot, SmtpSink, free_port
 
+# Every test runs the CLI in a subprocess.
+pytestmark = pytest.mark.integration
+
 REAL_CONFIG = Path(__file__).resolve().parents[1] / "config" / "interkommunaler-austausch.toml"
 
 

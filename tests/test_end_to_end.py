@@ -27,10 +27,9 @@ from servers import Dovecot, SmtpSink
 PROMOTED = {"jens.obermeier@dew21.de", "henrike.sasse@kommunen.nrw"}
 
 
-@pytest.fixture
-def polled(tmp_path: Path, mailbox: Dovecot, smtp_sink: SmtpSink, corpus_dir: Path) -> dict:
+def _poll_corpus(folder: Path, mailbox: Dovecot, smtp_sink: SmtpSink, corpus_dir: Path) -> dict:
     """The corpus delivered and one poll done with capacity 10."""
-    config = write_config(tmp_path, mailbox, smtp_sink, capacity=10)
+    config = write_config(folder, mailbox, smtp_sink, capacity=10)
     uids = deliver_corpus(corpus_dir, mailbox)
     result = run_cli("poll", "--config", str(config), imap=mailbox)
     exported = json.loads(run_cli("export", "--config", str(config)).stdout)
@@ -42,6 +41,26 @@ def polled(tmp_path: Path, mailbox: Dovecot, smtp_sink: SmtpSink, corpus_dir: Pa
         "sent": smtp_sink.messages,
         "export": exported,
     }
+
+
+@pytest.fixture(scope="module")
+def polled(
+    tmp_path_factory: pytest.TempPathFactory,
+    module_mailbox: Dovecot,
+    module_smtp_sink: SmtpSink,
+    corpus_dir: Path,
+) -> dict:
+    """One poll of the corpus for the whole module: the tests that take it only read it
+    (the mailbox it polled is `module_mailbox`). A test that changes the state takes
+    `polled_afresh`."""
+    folder = tmp_path_factory.mktemp("polled")
+    return _poll_corpus(folder, module_mailbox, module_smtp_sink, corpus_dir)
+
+
+@pytest.fixture
+def polled_afresh(tmp_path: Path, mailbox: Dovecot, smtp_sink: SmtpSink, corpus_dir: Path) -> dict:
+    """The same poll, of its own, for a test that polls again."""
+    return _poll_corpus(tmp_path, mailbox, smtp_sink, corpus_dir)
 
 
 def _replies_by_recipient(sent: list) -> Counter[str]:
@@ -162,8 +181,10 @@ def test_the_late_registration_gets_the_late_reply(polled: dict) -> None:
     assert "nach dem Anmeldeschluss" in late[0].message.get_content()
 
 
-def test_originals_are_marked_and_review_mail_stays_unread(polled: dict, mailbox: Dovecot) -> None:
-    by_uid = {m["uid"]: m["flags"] for m in mailbox.messages()}
+def test_originals_are_marked_and_review_mail_stays_unread(
+    polled: dict, module_mailbox: Dovecot
+) -> None:
+    by_uid = {m["uid"]: m["flags"] for m in module_mailbox.messages()}
     uids = polled["uids"]
     for label in polled["labels"]:
         flags = by_uid[uids[label.file]]
@@ -176,9 +197,11 @@ def test_originals_are_marked_and_review_mail_stays_unread(polled: dict, mailbox
             assert flags == {b"\\Seen"}, label.file
 
 
-def test_a_second_poll_sends_nothing(polled: dict, mailbox: Dovecot, smtp_sink: SmtpSink) -> None:
+def test_a_second_poll_sends_nothing(
+    polled_afresh: dict, mailbox: Dovecot, smtp_sink: SmtpSink
+) -> None:
     before = len(smtp_sink.messages)
-    result = run_cli("poll", "--config", str(polled["config"]), imap=mailbox)
+    result = run_cli("poll", "--config", str(polled_afresh["config"]), imap=mailbox)
     assert "No new mail." in result.stdout
     assert len(smtp_sink.messages) == before
 

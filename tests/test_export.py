@@ -27,6 +27,9 @@ import pytest
 from helpers import record_mail, run_cli, write_config
 from servers import Dovecot, SmtpSink
 
+# The exports are made by the CLI in a subprocess; LibreOffice opens them.
+pytestmark = pytest.mark.integration
+
 BOM = b"\xef\xbb\xbf"
 FORMULA_START = tuple("=+-@\t\r\n|%")
 # What a spreadsheet shows where it failed to evaluate a formula.

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# The installed console script and interpreter, in subprocesses.
+pytestmark = pytest.mark.integration
+
 SCRIPT = Path(sys.executable).with_name("inbox-bot")
 
 

@@ -161,14 +161,9 @@ def assert_self_contained(page: Page) -> None:
 # --------------------------------------------------------------------------- the corpus
 
 
-@pytest.fixture(scope="module")
-def corpus_report(
-    dovecot: Dovecot, corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, Any]]:
-    """The corpus delivered, one poll with capacity 10 (which writes the report), then
-    `inbox-bot report` into another file."""
-    folder = tmp_path_factory.mktemp("report")
-    dovecot.reset()
+def _report_corpus(folder: Path, dovecot: Dovecot, corpus_dir: Path) -> dict[str, Any]:
+    """The corpus delivered into the (empty) `dovecot`, one poll with capacity 10 (which
+    writes the report), then `inbox-bot report` into another file."""
     with SmtpSink() as smtp:
         config = write_config(
             folder, dovecot, smtp, capacity=10, extra='\n[report]\npath = "state/report.html"\n'
@@ -179,7 +174,7 @@ def corpus_report(
     output = folder / "out" / "allocation.html"
     result = run_cli("report", "--config", str(config), "--output", str(output))
     html = output.read_text(encoding="utf-8")
-    yield {
+    return {
         "config": config,
         "folder": folder,
         "after_poll": after_poll,
@@ -188,6 +183,20 @@ def corpus_report(
         "page": read_page(html),
         "stderr": result.stderr,
     }
+
+
+@pytest.fixture(scope="module")
+def corpus_report(
+    module_mailbox: Dovecot, corpus_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """`_report_corpus` once for the module; the tests that take it only read it."""
+    return _report_corpus(tmp_path_factory.mktemp("report"), module_mailbox, corpus_dir)
+
+
+@pytest.fixture
+def corpus_report_afresh(mailbox: Dovecot, corpus_dir: Path, tmp_path: Path) -> dict[str, Any]:
+    """`_report_corpus` of its own, for a test that polls again."""
+    return _report_corpus(tmp_path, mailbox, corpus_dir)
 
 
 def test_the_poll_writes_the_report_and_the_command_writes_it_again(
@@ -304,9 +313,9 @@ def test_report_command_defaults_to_the_config_path_then_the_current_folder(
 
 
 def test_a_report_that_cannot_be_written_does_not_fail_the_poll(
-    corpus_report: dict[str, Any], dovecot: Dovecot, tmp_path: Path
+    corpus_report_afresh: dict[str, Any], mailbox: Dovecot, tmp_path: Path
 ) -> None:
-    config: Path = corpus_report["config"]
+    config: Path = corpus_report_afresh["config"]
     blocked = tmp_path / "a-file"
     blocked.write_text("x", encoding="utf-8")
     broken = config.parent / "broken-report.toml"
@@ -314,7 +323,7 @@ def test_a_report_that_cannot_be_written_does_not_fail_the_poll(
         'path = "state/report.html"', f'path = "{blocked}/report.html"'
     )
     broken.write_text(text, encoding="utf-8")
-    result = run_cli("poll", "--config", str(broken), imap=dovecot)
+    result = run_cli("poll", "--config", str(broken), imap=mailbox)
     assert "No new mail." in result.stdout
     assert "allocation report" in result.stderr and "not written" in result.stderr
 

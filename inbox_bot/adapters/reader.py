@@ -19,7 +19,6 @@ import contextlib
 import logging
 import os
 import pickle
-import re
 import select
 import struct
 import subprocess
@@ -30,9 +29,9 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from inbox_bot.core.classify import Context, classify
-from inbox_bot.core.parse import parse_mail
-from inbox_bot.errors import Interrupted, ParseError
+from inbox_bot.core.analysis import analyse_bytes, message_id_of
+from inbox_bot.core.classify import Context
+from inbox_bot.errors import Interrupted
 from inbox_bot.ports import Analyser, Analysis, Unreadable
 
 log = logging.getLogger(__name__)
@@ -43,26 +42,6 @@ log = logging.getLogger(__name__)
 SLOW_AFTER_SECONDS = 1.0
 _WAIT_SLICE = 0.1  # how often the shell looks at the stop flag while it waits
 _SERVE = "from inbox_bot.adapters.reader import serve; serve()"
-_MSGID_HEADER = re.compile(rb"^message-id:[ \t]*+(<[!-=?-~]{1,250}>)", re.I | re.M)
-
-
-def message_id_of(raw: bytes) -> str | None:
-    """The Message-ID of a mail that may not parse at all: read from the header bytes."""
-    head_end = raw.find(b"\r\n\r\n", 0, 256 * 1024)
-    if head_end < 0:
-        head_end = raw.find(b"\n\n", 0, 256 * 1024)
-    head = raw[: head_end if head_end >= 0 else 256 * 1024]
-    found = _MSGID_HEADER.search(head)
-    return found.group(1).decode("ascii") if found else None
-
-
-def analyse_bytes(raw: bytes, ctx: Context) -> Analysis | Unreadable:
-    """The pure work: parse, then classify."""
-    try:
-        parsed = parse_mail(raw)
-    except ParseError as exc:
-        return Unreadable(reason=f"Mail nicht lesbar: {exc}", message_id=message_id_of(raw))
-    return Analysis(parsed=parsed, intent=classify(parsed, ctx))
 
 
 class InProcessAnalyser:

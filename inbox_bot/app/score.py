@@ -1,32 +1,37 @@
-"""`inbox-bot score DIR`: how well parse + classify read a labelled folder of mail.
+"""`inbox-bot score DIR`: how well the bot reads a labelled folder of mail, harm first.
 
-DIR holds .eml files and a labels.json as in the shared corpus. Every field a person
-would check is compared: kind, number of persons, names, own addresses, organisations,
-the address a reply would go to, and whether the mail goes to staff review. Mails are
-read in arrival order with the registrations so far kept as the bot keeps them, so a
-cancellation is scored by whom the bot would actually cancel.
+DIR holds .eml files and a labels.json as in the shared corpus, and optionally an
+event.toml with the folder's `[event]` (else the settings given). Mails are read in
+arrival order and decided as the bot decides them (core/allocate.py, with the
+registrations so far), so what is scored is what would happen: who gets a seat, who
+gets a reply, what goes to staff.
+
+First the harmful misses, then the accuracies per field (kind, number of persons,
+names, own addresses, organisations, reply address, review), then the review load:
+the share of plain registrations that went to staff although nothing was unclear.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from inbox_bot.core.allocate import AllocationState, Outcome, Request, apply, decide
-from inbox_bot.core.classify import Context, classify
-from inbox_bot.core.model import Intent, Kind, ParsedMail, Person
+from inbox_bot.app.state import allocation_state
+from inbox_bot.config import Settings
+from inbox_bot.core.allocate import Outcome, Request, apply, decide
+from inbox_bot.core.analysis import analyse_bytes as read_mail_bytes
+from inbox_bot.core.cancel import NO_REGISTRATION
+from inbox_bot.core.classify import Context
+from inbox_bot.core.model import Analysis, Intent, Kind, Person, Status
 from inbox_bot.core.names import same_address
-from inbox_bot.core.parse import parse_mail
-from inbox_bot.errors import ParseError
 
 FIELDS = ("kind", "count", "names", "emails", "organizations", "reply_to", "review")
-# Kinds that never get an automatic reply: a miss here is a wrong mail to a person.
 SILENT_KINDS = frozenset({"auto_reply", "bounce", "read_receipt", "bulk", "thanks", "other"})
-ANSWERED_KINDS = frozenset({Kind.REGISTRATION, Kind.CANCELLATION, Kind.QUESTION})
+REGISTERING = frozenset({"registration", "late_registration"})
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,11 @@ class Score:
     total: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIELDS, 0))
     right: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FIELDS, 0))
     misses: list[Miss] = field(default_factory=list)
-    wrong_replies: list[str] = field(default_factory=list)  # automatic/thanks mail answered
+    wrong_replies: list[str] = field(default_factory=list)  # mail that wants none answered
+    wrong_seats: list[str] = field(default_factory=list)  # seats from mail registering nobody
+    unanswered: list[str] = field(default_factory=list)  # registrations neither answered
+    plain: int = 0  # plain registrations (no question)
+    plain_in_review: list[str] = field(default_factory=list)
     mails: int = 0
 
     def ratio(self, name: str) -> float:
@@ -55,10 +64,18 @@ class Score:
         else:
             self.misses.append(Miss(file, name, expected, got))
 
+    @property
+    def harm(self) -> int:
+        return len(self.wrong_replies) + len(self.wrong_seats) + len(self.unanswered)
+
+    @property
+    def review_load(self) -> float:
+        return len(self.plain_in_review) / self.plain if self.plain else 0.0
+
 
 @dataclass(frozen=True)
 class Reading:
-    """What the bot makes of one mail, in the terms of labels.json."""
+    """What the bot did with one mail, in the terms of labels.json."""
 
     kind: str
     names: list[str]
@@ -66,34 +83,24 @@ class Reading:
     organizations: list[str | None]
     reply_to: str | None
     review: bool
+    seats: int  # persons who got a new place (seat, waitlist, or late)
 
 
-def read_mail(
-    raw: bytes, ctx: Context, ledger: _Ledger | None = None, arrival: datetime | None = None
-) -> Reading:
-    try:
-        parsed = parse_mail(raw)
-    except ParseError:
-        return Reading("other", [], [], [], None, True)
-    intent = classify(parsed, ctx)
-    persons = intent.persons
-    if ledger is not None and arrival is not None:
-        persons = ledger.understood(parsed, intent, arrival)
-    return reading(parsed, intent, persons)
+class Ledger:
+    """The registrations so far, as the bot keeps them, decided with the folder's event."""
 
-
-class _Ledger:
-    """The registrations so far, as the bot keeps them: a cancellation that names only
-    "Herr Brenner" is understood as the Lukas Brenner registered earlier."""
-
-    def __init__(self) -> None:
-        far = datetime(9999, 1, 1, tzinfo=UTC)
-        self.state = AllocationState(capacity=10_000, deadline=far, event_start=far)
+    def __init__(self, settings: Settings) -> None:
+        event = settings.event
+        # Capacity does not matter for reading; the deadline does (late registrations).
+        self.state = replace(allocation_state(settings, ()), capacity=100_000)
+        self.zone = event.zone
         self.count = 0
 
-    def understood(
-        self, parsed: ParsedMail, intent: Intent, arrival: datetime
-    ) -> tuple[Person, ...]:
+    def read(self, raw: bytes, ctx: Context, arrival: datetime) -> Reading:
+        result = read_mail_bytes(raw, ctx)
+        if not isinstance(result, Analysis):
+            return Reading("other", [], [], [], None, True, 0)
+        parsed, intent = result.parsed, result.intent
         self.count += 1
         sender = parsed.sender.email if parsed.sender else ""
         contact = parsed.reply_address.email if parsed.reply_address else sender
@@ -107,56 +114,48 @@ class _Ledger:
         )
         decision = decide(self.state, request)
         self.state = apply(self.state, decision)
-        if intent.kind is not Kind.CANCELLATION or decision.outcome is not Outcome.CANCELLED:
-            return intent.persons
-        # Names as the bot resolved them; addresses only as far as this mail states them.
-        stated = {p.email.lower() for p in intent.persons if p.email}
-        return tuple(
-            Person(
-                name=p.attendee.name,
-                email=p.attendee.email if (p.attendee.email or "").lower() in stated else None,
-                organization=p.attendee.organization,
-            )
-            for p in decision.placements
+        persons: tuple[Person, ...] = _understood(intent, decision.placements, decision.outcome)
+        self.last = decision
+        kind = str(intent.kind)
+        if intent.kind is Kind.CANCELLATION and NO_REGISTRATION in decision.reasons:
+            kind, persons = "other", ()  # a decline from someone who never registered
+        fresh = [p for p in decision.placements if not p.duplicate]
+        return Reading(
+            kind=kind,
+            names=[p.name for p in persons],
+            # labels give an address only where it differs from the sender's own
+            emails=[None if same_address(p.email, sender) else p.email for p in persons],
+            organizations=[p.organization for p in persons],
+            reply_to=contact if decision.reply is not None and contact else None,
+            review=decision.needs_review,
+            seats=sum(1 for p in fresh if p.attendee.status is not Status.CANCELLED),
         )
 
 
-def reading(
-    parsed: ParsedMail, intent: Intent, persons: tuple[Person, ...] | None = None
-) -> Reading:
-    sender = parsed.sender.email if parsed.sender else None
-    persons = intent.persons if persons is None else persons
-    review = (
-        bool(intent.review_reasons)
-        or intent.has_question
-        or intent.kind
-        in (
-            Kind.THANKS,
-            Kind.OTHER,
-            Kind.BOUNCE,
+def _understood(intent: Intent, placements: Iterable[Any], outcome: Outcome) -> tuple[Person, ...]:
+    """A cancellation names whom the bot cancelled: "Herr Brenner" is the Lukas Brenner
+    registered earlier; addresses only as far as this mail states them."""
+    if intent.kind is not Kind.CANCELLATION or outcome is not Outcome.CANCELLED:
+        return intent.persons
+    stated = {p.email.lower() for p in intent.persons if p.email}
+    return tuple(
+        Person(
+            name=p.attendee.name,
+            email=p.attendee.email if (p.attendee.email or "").lower() in stated else None,
+            organization=p.attendee.organization,
         )
-    )
-    answered = intent.kind in ANSWERED_KINDS and not intent.review_reasons
-    reply = parsed.reply_address.email if answered and parsed.reply_address else None
-    return Reading(
-        kind=str(intent.kind),
-        names=[p.name for p in persons],
-        # labels give an address only where it differs from the sender's own
-        emails=[None if same_address(p.email, sender) else p.email for p in persons],
-        organizations=[p.organization for p in persons],
-        reply_to=reply,
-        review=review,
+        for p in placements
     )
 
 
-def score_folder(folder: Path, ctx: Context) -> Score:
+def score_folder(folder: Path, ctx: Context, settings: Settings) -> Score:
     labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
     score = Score()
-    ledger = _Ledger()
+    ledger = Ledger(settings)
     for label in labels:
         raw = (folder / label["file"]).read_bytes()
         arrival = datetime.fromisoformat(label["arrival"])
-        compare(score, label, read_mail(raw, ctx, ledger, arrival))
+        compare(score, label, ledger.read(raw, ctx, arrival))
     return score
 
 
@@ -176,24 +175,54 @@ def compare(score: Score, label: dict[str, Any], got: Reading) -> None:
     score.add(file, "reply_to", _lower(label["reply_to"]), _lower(got.reply_to))
     expected_review = bool(label["has_question"]) or kind in ("thanks", "other", "bounce")
     score.add(file, "review", expected_review, got.review)
-    if label["kind"] in SILENT_KINDS and got.reply_to is not None:
+    _harm(score, label, got)
+
+
+def _harm(score: Score, label: dict[str, Any], got: Reading) -> None:
+    file, kind = label["file"], label["kind"]
+    if label["reply_to"] is None and got.reply_to is not None:
         score.wrong_replies.append(file)
+    if kind not in REGISTERING and got.seats:
+        score.wrong_seats.append(file)
+    if kind in REGISTERING and got.reply_to is None and not got.review:
+        score.unanswered.append(file)
+    if kind in REGISTERING and not label["has_question"]:
+        score.plain += 1
+        if got.review:
+            score.plain_in_review.append(file)
 
 
 def _lower(value: str | None) -> str | None:
     return value.lower() if value else None
 
 
-def report(score: Score, title: str) -> str:
-    lines = [f"{title}: {score.mails} mails", ""]
+def report(score: Score, title: str, *, misses: bool = True) -> str:
+    lines = [f"{title}: {score.mails} mails", "", "Harm (must all be 0):"]
+    for label, files in (
+        ("seats from mail that registers nobody", score.wrong_seats),
+        ("replies to mail that wants none", score.wrong_replies),
+        ("registrations neither answered nor for staff", score.unanswered),
+    ):
+        lines.append(f"  {label:<46} {len(files):>4}")
+    for name, files in (
+        ("seat taken by", score.wrong_seats),
+        ("answered, but must not be", score.wrong_replies),
+        ("neither answered nor for staff", score.unanswered),
+    ):
+        lines += [f"    {f}: {name}" for f in files]
+    lines += ["", "Accuracy:"]
     for name in FIELDS:
         lines.append(
             f"  {name:<14} {score.right[name]:>4} / {score.total[name]:<4} {score.ratio(name):7.1%}"
         )
-    lines.append(f"  {'auto-answered':<14} {len(score.wrong_replies):>4} (must be 0)")
-    if score.misses or score.wrong_replies:
+    lines += [
+        "",
+        f"Review load: {len(score.plain_in_review)} of {score.plain} plain registrations "
+        f"went to staff ({score.review_load:.0%})",
+    ]
+    lines += [f"    {f}" for f in score.plain_in_review]
+    if misses and score.misses:
         lines += ["", "Misses:"]
-        lines += [f"  {f}: answered, but must not be" for f in score.wrong_replies]
         lines += [
             f"  {m.file} [{m.field}] expected {m.expected!r}, got {m.got!r}" for m in score.misses
         ]
@@ -209,4 +238,8 @@ def summary(scores: Iterable[Score]) -> Score:
             total.right[name] += s.right[name]
         total.misses += s.misses
         total.wrong_replies += s.wrong_replies
+        total.wrong_seats += s.wrong_seats
+        total.unanswered += s.unanswered
+        total.plain += s.plain
+        total.plain_in_review += s.plain_in_review
     return total

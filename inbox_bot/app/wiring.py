@@ -20,8 +20,10 @@ from inbox_bot.app.deps import Deps
 from inbox_bot.config import Settings, load_settings, settings_from_mapping
 from inbox_bot.core.classify import Context
 from inbox_bot.core.classify.echo import own_words
+from inbox_bot.core.classify.event import EventFacts
 from inbox_bot.core.classify.organizations import load_directory
 from inbox_bot.core.render import Renderer
+from inbox_bot.errors import ConfigError
 
 
 def settings_from(path: Path) -> Settings:
@@ -35,6 +37,23 @@ def example_settings() -> Settings:
     checkout = Path(__file__).resolve().parents[2] / "config" / "interkommunaler-austausch.toml"
     text = packaged.read_text("utf-8") if packaged.is_file() else checkout.read_text("utf-8")
     return settings_from_mapping(tomllib.loads(text), base=Path.cwd(), environ={})
+
+
+def folder_settings(base: Settings, folder: Path) -> Settings:
+    """The settings with the [event] of a labelled folder's event.toml, if it has one."""
+    path = folder / "event.toml"
+    if not path.is_file():
+        return base
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    raw = base.model_dump(mode="json", exclude={"source"})
+    raw["event"] = table.get("event") or (table.get("events") or [{}])[0]
+    raw["event"].pop("key", None)
+    raw["event"].pop("keywords", None)
+    raw["event"].pop("invitation_message_ids", None)
+    return settings_from_mapping(raw, base=folder, environ={}, source=path)
 
 
 def classify_context(settings: Settings) -> Context:
@@ -51,7 +70,19 @@ def classify_context(settings: Settings) -> Context:
                 settings.privacy.text("en"),
             ]
         ),
+        events=(event_facts(settings),),
     )
+
+
+def event_facts(settings: Settings) -> EventFacts:
+    """The event as a mail names it: its title, venue, days and deadline."""
+    event = settings.event
+    days = {
+        event.local(event.starts_at).date(),
+        event.local(event.ends_at).date(),
+        event.local(event.registration_deadline).date(),
+    }
+    return EventFacts.of(title=event.title, venue=event.venue, dates=days)
 
 
 def build_deps(

@@ -18,6 +18,10 @@ from inbox_bot.core.allocation import (
 from inbox_bot.core.model import Attendee, ReplyKind, Status
 from inbox_bot.core.names import names_match, same_address
 
+# Someone writes that she cannot come, but no registration of hers is known: a decline,
+# not a cancellation; staff read it.
+NO_REGISTRATION = "Abmeldung, aber zu dieser Adresse gibt es keine aktive Anmeldung."
+
 
 def cancel(state: AllocationState, request: Request) -> Decision:
     targets, problem = cancellation_targets(state, request)
@@ -99,7 +103,7 @@ def cancellation_targets(
         )
     ]
     if not mine:
-        return [], "Abmeldung, aber zu dieser Adresse gibt es keine aktive Anmeldung."
+        return [], NO_REGISTRATION
     named = request.intent.persons
     if not named:
         own = [a for a in mine if same_address(sender, a.email)]

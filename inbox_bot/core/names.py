@@ -8,7 +8,8 @@ import unicodedata
 # Academic and honorific titles never belong in the name field of an attendee list.
 _TITLE = re.compile(
     r"\b(?:prof|dr|dipl|med|rer|nat|phil|jur|oec|habil|h\.\s*c|"
-    r"herr|herrn|frau|mr|mrs|ms|miss)\b\.?(?:-\w+\.?)*",
+    r"herr|herrn|frau|mr|mrs|ms|miss|phd|ph\.\s?d|m\.\s?sc|msc|b\.\s?sc|bsc|mba|"
+    r"m\.\s?a|b\.\s?a|ll\.\s?m|m\.\s?eng|b\.\s?eng)\b\.?(?:-\w+\.?)*",
     re.IGNORECASE,
 )
 _SPACE = re.compile(r"\s+")

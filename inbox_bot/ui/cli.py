@@ -27,6 +27,7 @@ from inbox_bot.app.wiring import (
     build_deps,
     classify_context,
     example_settings,
+    folder_settings,
     settings_from,
     stop_on_signals,
     worker_store,
@@ -237,19 +238,22 @@ def demo(workdir: Path | None) -> None:
     help="Take our own addresses and rules from this config (default: the example event's).",
 )
 def score(folders: tuple[Path, ...], config_path: Path | None) -> None:
-    """Accuracy of parse + classify on labelled folders (.eml files + labels.json)."""
+    """How the bot reads labelled folders (.eml files + labels.json), harm first.
+
+    A folder's own event.toml (an [event] table) is the event its mail is read for."""
     from inbox_bot.app.score import report, score_folder, summary
 
-    ctx = classify_context(settings_from(config_path) if config_path else example_settings())
+    base = settings_from(config_path) if config_path else example_settings()
     scores = []
     for folder in folders:
         if not (folder / "labels.json").is_file():
             raise click.UsageError(f"{folder} has no labels.json")
-        scores.append(score_folder(folder, ctx))
+        settings = folder_settings(base, folder)
+        scores.append(score_folder(folder, classify_context(settings), settings))
         click.echo(report(scores[-1], str(folder)))
         click.echo()
     if len(scores) > 1:
-        click.echo(report(summary(scores), "all folders").split("\n\nMisses:")[0])
+        click.echo(report(summary(scores), "all folders", misses=False))
 
 
 def print_report(report: CycleReport, settings: Settings, *, dry_run: bool) -> None:

@@ -14,7 +14,6 @@ question and thanks. When the bot is unsure it says why, and staff decide.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from inbox_bot.core.classify import rules
@@ -26,6 +25,7 @@ from inbox_bot.core.classify.context import (
     _Body,
     _TooManyPersons,
 )
+from inbox_bot.core.classify.intent import Mail, decide_intent, read
 from inbox_bot.core.classify.persons import (
     _cancelled_persons,
     _unique,
@@ -33,18 +33,14 @@ from inbox_bot.core.classify.persons import (
 )
 from inbox_bot.core.classify.text import (
     _body,
-    _is_question,
     _paragraphs,
-    _replies_to_us,
     _sentences,
-    _speaks_for_self,
     detect_language,
     has_question,
     split_signature,
     stated_count,
 )
 from inbox_bot.core.model import Intent, Kind, ParsedMail
-from inbox_bot.core.names import domain_of
 
 # What other modules and the tests use of the classifier.
 __all__ = [
@@ -90,61 +86,19 @@ def classify(mail: ParsedMail, ctx: Context) -> Intent:
 
 
 def _intent(mail: ParsedMail, body: _Body, ctx: Context, language: str) -> Intent:
-    text = body.text
-    sentences = _sentences(text)
-    # "Ich selbst kann leider nicht teilnehmen" beside colleagues' names cancels nothing.
-    wants_cancel = any(
-        rules.CANCELLATION.search(s) and not rules.SELF_EXCLUSION.search(s) for s in sentences
-    )
-    question = has_question(text)
-    # "Können auch Kammern teilnehmen?" and "bevor ich mich anmelde" register nobody.
-    statements = "\n".join(
-        s for s in sentences if not _is_question(s) and not rules.TENTATIVE.search(s)
-    )
-    replying = _replies_to_us(mail, ctx)
-    wants_seat = bool(rules.REGISTRATION.search(statements)) or (
-        not replying and _subject_registers(mail.subject)
-    )
-    internal = domain_of(mail.sender.email if mail.sender else "") in ctx.internal_domains
-    if rules.VAGUE_COUNT.search(text) and rules.PARTICIPATION.search(text):
-        return _unsure(Kind.OTHER, language, "Unklare Zahl von Personen ohne Namen: bitte klären.")
-    if rules.SUBSTITUTE.search(text):
-        return _unsure(Kind.OTHER, language, "Abmeldung mit Ersatzperson: bitte von Hand umbuchen.")
-    if wants_cancel:
-        reasons = []
-        if question:
-            reasons.append("Abmeldung mit einer Frage: bitte persönlich beantworten.")
-        return Intent(
-            kind=Kind.CANCELLATION,
-            persons=_cancelled_persons(mail, body, ctx),
-            has_question=question,
-            language=language,
-            review_reasons=tuple(reasons),
-        )
-    # Colleagues of our own administration write about the event all the time: their mail
-    # is a registration only when they clearly register themselves.
-    if wants_seat and not (internal and not _speaks_for_self(statements)):
+    reading = read(mail, body, ctx, language)
+
+    def registration(found: Mail, question: bool) -> Intent:
         return _registration(mail, body, ctx, language, question)
-    if internal:
-        return _unsure(Kind.OTHER, language, "Interne Mail aus der eigenen Verwaltung.")
-    if replying and not question:
-        return Intent(kind=Kind.THANKS, language=language)
-    if question and rules.EVENT_WORDS.search(f"{mail.subject}\n{text}"):
-        return Intent(kind=Kind.QUESTION, has_question=True, language=language)
-    if question:
-        return _unsure(Kind.OTHER, language, "Frage ohne erkennbaren Bezug zur Veranstaltung.")
-    if rules.THANKS.search(text) and rules.REPLY_SUBJECT.search(mail.subject):
-        return Intent(kind=Kind.THANKS, language=language)
-    return _unsure(Kind.OTHER, language, "Weder Anmeldung, Abmeldung noch Frage erkannt.")
+
+    def cancellation(found: Mail) -> Intent:
+        return Intent(kind=Kind.CANCELLATION, persons=_cancelled_persons(mail, body, ctx))
+
+    return decide_intent(reading, registration, cancellation)
 
 
 def _unsure(kind: Kind, language: str, reason: str) -> Intent:
     return Intent(kind=kind, language=language, review_reasons=(reason,))
-
-
-def _subject_registers(subject: str) -> bool:
-    clean = rules.REPLY_SUBJECT.sub("", subject)
-    return bool(re.search(r"\banmeldung\b|\bregistration\b", clean, re.I))
 
 
 # --- persons ---

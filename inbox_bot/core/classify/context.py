@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from inbox_bot.core.classify.echo import OwnWords
+from inbox_bot.core.classify.event import EventFacts
 from inbox_bot.core.classify.organizations import Directory
 
 T = TypeVar("T")
@@ -33,6 +34,8 @@ class Context:
     directory: Directory
     # The wording of our own replies: repeated in a mail, it is never the sender's.
     own_words: OwnWords = field(default_factory=OwnWords)
+    # Our event(s) as a mail names them: a mail naming only another event is not ours.
+    events: tuple[EventFacts, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -30,7 +30,24 @@ def _org_for(email: str | None, ctx: Context) -> str | None:
 
 
 def _signature_org(signature: Iterable[str]) -> str | None:
-    for line in signature:
+    lines = list(signature)
+    return _listed_org_line(lines) or _org_line_anywhere(lines)
+
+
+def _org_line_anywhere(lines: list[str]) -> str | None:
+    """A line that names an organisation somewhere ("pro Ruhrgebiet e.V.", "Westfälische
+    Hochschule"), not a department, function, address or contact line."""
+    for line in lines[:10]:
+        text = line.split("|")[0].strip()
+        if rules.NOT_ORGANIZATION_LINE.search(text) or len(text.split()) > 8:
+            continue
+        if rules.ORGANIZATION_ANYWHERE.search(text):
+            return text.split(" – ")[0].split(" - ")[0].strip(" ,")
+    return None
+
+
+def _listed_org_line(lines: list[str]) -> str | None:
+    for line in lines:
         # "Organisation: Stadt Unna", "Dienststelle: ...": the label is not the name
         line = re.sub(
             r"^(?:organisation|organization|dienststelle|firma|behörde)\s*:\s*",

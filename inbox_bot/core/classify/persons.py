@@ -245,7 +245,7 @@ def _named_persons(text: str, exclude: str) -> list[tuple[str, str | None, str |
 
 def _persons_named(text: str, exclude: str) -> Iterator[tuple[str, str | None, str | None]]:
     excluded = name_tokens(exclude) if exclude else None
-    for pattern in (rules.COLLEAGUE, rules.ACCOMPANYING):
+    for pattern in (rules.COLLEAGUE, rules.ACCOMPANYING, rules.ON_BEHALF):
         for match in pattern.finditer(text):
             name = canonical_name(match.group(1))
             if not name or (excluded is not None and name_tokens(name) <= excluded):

@@ -79,14 +79,29 @@ _TITLES = (
     r"(?:(?:Prof\b\.?|Dr\b\.?(?:[- ]?(?:Ing|med|rer\.?\s?nat|phil|jur)\b\.?)?|Dipl\.?-\w+\.?)\s*)*"
 )
 PERSON_NAME = rf"{_NAME_WORD}(?:\s+{_PARTICLE})?(?:\s+{_NAME_WORD}){{1,2}}"
+# Functions before a name: "Bürgermeister", "Fachbereichsleiter", "Technischer Beigeordneter"
 _FUNCTION = (
-    r"(?:(?:Ober)?[Bb]ürgermeister(?:in)?|Stadtbaurat|Stadtbaurätin|Landrat|Landrätin|"
-    r"Beigeordnete[rn]?|Stadtdirektor(?:in)?|Kämmerer(?:in)?|Dezernent(?:in)?|"
-    r"Amtsleiter(?:in)?|Präsident(?:in)?|Direktor(?:in)?)"
+    r"(?:(?:Technische[rn]?|Erste[rn]?|Stellvertretende[rn]?)\s+)?"
+    r"(?:[A-ZÄÖÜ][a-zäöüß]{0,30}(?:leiter|leiterin|meister|meisterin|direktor|direktorin|"
+    r"dezernent|dezernentin|referent|referentin|präsident|präsidentin|geschäftsführer|"
+    r"geschäftsführerin|beauftragte|beauftragter|beauftragten|kämmerer|kämmerin)"
+    r"|Beigeordnete[rn]?|Stadtbaurat|Stadtbaurätin|Landrat|Landrätin|Stadtrat|Stadträtin|"
+    r"Oberbürgermeister(?:in)?|Bürgermeister(?:in)?|Vorstand|Vorsitzende[rn]?)"
 )
-# "Herr Marco Lindner", "Frau Dr. Anna Schulz", "Herrn Brenner"
+_TITLE_ONE = (
+    r"(?:Prof\b\.?|Dr\b\.?(?:[- ]?(?:Ing|med|rer\.?\s?nat|phil|jur)\b\.?)?|Dipl\.?-\w+\.?)"
+)
+# "Herr Marco Lindner", "Frau Dr. Anna Schulz", "Herrn Fachbereichsleiter Dipl.-Ing. Hans Pieper"
 ADDRESSED_PERSON = re.compile(
-    rf"\b(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+{_TITLES}(?:{_FUNCTION}\s*)?({_NAME_WORD}(?:\s+{_PARTICLE})?(?:\s+{_NAME_WORD})?)"
+    rf"\b(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+(?:(?:{_TITLE_ONE}|{_FUNCTION})\s*){{0,4}}"
+    rf"({_NAME_WORD}(?:\s+{_PARTICLE})?(?:\s+{_NAME_WORD})?)"
+)
+# "our Head of Department, Prof. Dr. Sabine Engelhardt-Kühn", "unseren Beigeordneten Dr. Max
+# Beispiel"
+ON_BEHALF = re.compile(
+    rf"\b(?i:our|my|unsere[nrm]?|meine[nrm]?)\s+"
+    rf"(?:{_FUNCTION}|[A-Z][a-z]+(?:\s+(?:of|for)\s+[A-Z][a-z]+)?)"
+    rf",?\s+(?:(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+)?(?:{_TITLE_ONE}\s*){{0,3}}({PERSON_NAME})"
 )
 # "mein Kollege Lukas Brenner", "meine Kollegin Frau Dr. Anna Schulz", "my colleague Jane Doe"
 COLLEAGUE = re.compile(
@@ -138,6 +153,25 @@ ORGANIZATION_LINE = re.compile(
     r"|\S*(?:genossenschaft|verband|kammer|agentur|stadtwerke|werke|betriebe)$"
     r"|.*\b(?:SE|KG|AöR|eG|gGmbH)$",
 )
+# A signature line that names an organisation somewhere in it ("Zweckverband Nahverkehr
+# Westfalen-Lippe", "pro Ruhrgebiet e.V.", "Westfälische Hochschule"), and lines that
+# name a part of one, a function, an address or a way to reach someone, which do not.
+ORGANIZATION_ANYWHERE = re.compile(
+    r"\b(?:Zweckverband|Verband|Verein|Hochschule|Universität|Universitaet|University|"
+    r"Fachhochschule|Kammer|Agentur|Stadtwerke|Verkehrsbetriebe|Stiftung|Akademie|"
+    r"Genossenschaft|Landschaftsverband|Bezirksregierung|Ministerium|Landesamt|Kreisverwaltung|"
+    r"Stadtverwaltung|Gemeindeverwaltung|Wirtschaftsförderung|Sparkasse|Bank|Gesellschaft|"
+    r"College|Council|Association|Agency|Institut für)\b"
+    r"|\b(?:GmbH|gGmbH|mbH|AG|e\.\s?V\.|eG|AöR|KG|SE|Ltd\.?|Inc\.?|LLC|UG)(?=$|[\s,.&])",
+)
+NOT_ORGANIZATION_LINE = re.compile(
+    r"^(?:Fachbereich|Fachdienst|Abteilung|Referat|Dezernat|Stabsstelle|Sekretariat|Büro|"
+    r"Vorzimmer|Amt für|Team|Lehrstuhl|Institute of|Department|Office|Faculty|Chair|"
+    r"Research|Referent|Projekt|Leiter|Leiterin|Sachbearbeit|Tel|Fax|Mobil|E-Mail|Mail|www)\b"
+    r"|@|https?:|\bwww\.|\d{4,}|\b(?:straße|strasse|str\.|weg|platz|allee|ring|damm)\b",
+    re.I,
+)
+
 # "ich arbeite bei der Stadt Fröndenberg/Ruhr", "für die Stadt Unna"
 ORGANIZATION_IN_TEXT = re.compile(
     r"(?i:\b(?:bei|für|von|seitens)\s+(?:der|dem|den|die)\s+|\()((?i:stadt|gemeinde|kreis|hochschule|"
@@ -226,7 +260,12 @@ EVENT_WORDS = re.compile(
 # "mit ein paar Leuten": a number nobody can seat.
 VAGUE_COUNT = re.compile(
     r"\b(?:ein paar|mehreren?|einigen?|a few|several|some)\s+(?:leute|leuten|personen|kolleg\w*|"
-    r"mitarbeit\w*|people|colleagues|persons)\b",
+    r"mitarbeit\w*|people|colleagues|persons)\b"
+    # "mit zwei, eventuell auch drei Personen", "zwei bis drei", "2-3 Personen"
+    r"|\b(?:\d|zwei|drei|vier|fünf|two|three|four)\s*(?:,\s*)?(?:bis|oder|or|to|-|–|,)\s*"
+    r"(?:(?:eventuell|vielleicht|evtl\.?|maybe|possibly)\s+)?(?:auch\s+)?"
+    r"(?:\d|drei|vier|fünf|sechs|three|four|five|six)\s+(?:personen|leute|kolleg\w*|"
+    r"teilnehm\w*|people|persons|colleagues)\b",
     re.I,
 )
 

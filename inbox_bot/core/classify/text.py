@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from inbox_bot.core.classify import rules
+from inbox_bot.core.classify import reading, rules
 from inbox_bot.core.classify.context import _SENTENCE_END, Context, _Body
 from inbox_bot.core.model import ParsedMail
 
@@ -41,7 +41,8 @@ def _own_paragraph(full_text: str) -> tuple[str, tuple[str, ...]] | None:
 
 
 def _has_intent(text: str) -> bool:
-    return bool(rules.REGISTRATION.search(text) or rules.CANCELLATION.search(text))
+    """The sender's own words register or cancel (not "meine Anmeldung unten")."""
+    return any(s.firm_registration or s.firm_cancellation for s in reading.sentences(text))
 
 
 def split_signature(text: str) -> tuple[str, tuple[str, ...]]:

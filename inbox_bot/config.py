@@ -115,7 +115,8 @@ class EventSettings(_Section):
     ends_at: AwareDatetime
     timezone: str = "Europe/Berlin"
     venue: str = Field(min_length=1)
-    capacity: int = Field(ge=0)
+    # At least one seat: "alle 0 Plätze" is no event anyone can register for.
+    capacity: int = Field(ge=1)
     registration_deadline: AwareDatetime
     # Further addresses of the registration mailbox (aliases): mail from them is our own.
     own_addresses: tuple[str, ...] = ()

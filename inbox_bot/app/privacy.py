@@ -20,6 +20,7 @@ from typing import Any
 from inbox_bot.app.deps import Deps
 from inbox_bot.core.audit import REDACTED, PrivacyRecord, anonymous, from_json, redact, to_json
 from inbox_bot.core.model import Analysis
+from inbox_bot.core.visible import counted
 from inbox_bot.errors import NotFound
 
 
@@ -49,7 +50,7 @@ def forget(deps: Deps, address: str) -> int:
     record = PrivacyRecord(
         time=deps.clock(),
         action="forgotten",
-        reason=f"Löschung auf Antrag: {len(names)} Person(en)",
+        reason=f"Löschung auf Antrag: {counted(len(names), 'Person', 'Personen')}",
     )
     return store.forget_address(
         address,

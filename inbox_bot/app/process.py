@@ -151,7 +151,7 @@ def _persist(
         kind=str(request.intent.kind),
         decision=str(decision.outcome),
         needs_review=record.needs_review,
-        review_reason=record.reason if record.needs_review else "",
+        review_reason=_with_evidence(record) if record.needs_review else "",
         raw=mail.raw if record.needs_review else None,
     )
     deps.store.record(message, decision.changes, rows, _json(deps, record), now)
@@ -164,6 +164,13 @@ def _persist(
         record.needs_review,
     )
     return _handled(mail, record, tuple(r.kind for r in rows), decision)
+
+
+def _with_evidence(record: MailRecord) -> str:
+    """The review reason, and what in the mail made the bot read it so."""
+    if "«" not in record.evidence:
+        return record.reason
+    return f"{record.reason} (Erkannt an: {record.evidence})"
 
 
 def _handled(

@@ -26,6 +26,7 @@ from inbox_bot.core.model import (
     Status,
 )
 from inbox_bot.core.names import same_address
+from inbox_bot.core.visible import counted
 from inbox_bot.errors import ActionRefused, InboxBotError, NotFound
 
 __all__ = ["ActionRefused", "NotFound", "Planned"]
@@ -292,4 +293,4 @@ def send_now(deps: Deps) -> str:
             mark_done(deps, mailbox)
     except InboxBotError as exc:
         return f"Noch nicht gesendet ({exc}); geht mit dem nächsten Abruf hinaus."
-    return f"{report.sent} Mail(s) gesendet." if report.sent else ""
+    return f"{counted(report.sent, 'Mail', 'Mails')} gesendet." if report.sent else ""

@@ -116,6 +116,10 @@ class Decision:
     changes: tuple[Attendee, ...] = ()  # new or updated attendee rows, in order
     promotions: tuple[Placement, ...] = ()  # each gets a promotion mail
     notices: tuple[Notify, ...] = ()  # each gets a short note
+    # A cancellation: who of the sender's registrations stays, and whether she herself
+    # withdrew (the reply then says it is a pity she cannot come).
+    staying: tuple[Placement, ...] = ()
+    self_cancelled: bool = False
     needs_review: bool = False
     reasons: tuple[str, ...] = ()  # plain words for staff
 

@@ -42,6 +42,13 @@ def cancel(state: AllocationState, request: Request) -> Decision:
     ]
     if not work.promotions and request.arrival >= state.event_start:
         reasons.append("Nach Veranstaltungsbeginn: niemand rückt nach.")
+    final = work.state
+    staying = tuple(
+        Placement(attendee=a, waitlist_position=final.waitlist_position(a.id))
+        for a in sorted(final.attendees.values(), key=lambda a: a.queue_order)
+        if a.active
+        and (same_address(a.registrant, request.sender) or same_address(a.email, request.sender))
+    )
     return Decision(
         outcome=Outcome.CANCELLED,
         reply=ReplyKind.CANCELLATION,
@@ -50,6 +57,8 @@ def cancel(state: AllocationState, request: Request) -> Decision:
         promotions=work.promotions,
         notices=cancelled_notices(cancelled, request.contact, request.sender),
         reasons=tuple(reasons),
+        staying=staying,
+        self_cancelled=any(same_address(a.email, request.sender) for a in cancelled),
     )
 
 

@@ -132,6 +132,10 @@ class Renderer:
             context = self.context(decision.placements, language, arrival=request.arrival)
             context["has_question"] = request.intent.has_question
             context["promoted"] = len(decision.promotions)
+            context["staying"] = self.context(decision.staying, language, arrival=request.arrival)[
+                "persons"
+            ]
+            context["self_cancelled"] = decision.self_cancelled
             text = self.body(decision.reply, language, context)
             confirmed = [p for p in decision.placements if p.attendee.status is Status.CONFIRMED]
             calendar = None
@@ -258,6 +262,9 @@ class Renderer:
             "promoted": 0,
             # who registered or cancelled for the recipient (notices only)
             "by": "",
+            # a cancellation: who stays registered, and whether the sender herself withdrew
+            "staying": [],
+            "self_cancelled": True,
             # The footer's paragraph on how seats are given (not in reminders).
             "seat_rules": True,
             "privacy_notice": self.settings.privacy.text(language),

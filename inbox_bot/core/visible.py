@@ -42,3 +42,8 @@ def _marked(word: str) -> str:
     if len(mixed) <= 1:
         return word
     return f"{word}{MIXED}[{'+'.join(sorted(s.title() for s in mixed))}]"
+
+
+def counted(number: int, one: str, many: str) -> str:
+    """ "1 Person", "2 Personen": staff read sentences, not "Person(en)"."""
+    return f"{number} {one if number == 1 else many}"

@@ -33,7 +33,7 @@ from inbox_bot.app.staff import (
     send_now,
 )
 from inbox_bot.app.wiring import build_deps, settings_from
-from inbox_bot.core.visible import shown
+from inbox_bot.core.visible import counted, shown
 from inbox_bot.errors import ActionRefused, NotFound
 from inbox_bot.ui.options import BY, CONFIG, REASON, YES
 from inbox_bot.ui.report import refresh_report
@@ -241,7 +241,7 @@ def forget_(config_path: Path, address: str, yes: bool) -> None:
         # The staff page named her too: write it anew without her.
         refresh_report(deps.settings, deps.store, deps.clock())
         click.echo(
-            f"Gelöscht: {count} Person(en) und jede Erwähnung; "
+            f"Gelöscht: {counted(count, 'Person', 'Personen')} und jede Erwähnung; "
             "das Protokoll vermerkt nur die Löschung."
         )
 

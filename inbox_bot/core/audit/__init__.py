@@ -61,6 +61,9 @@ class MailRecord:
     reply_message_ids: tuple[str, ...] = ()
     needs_review: bool = False
     reason: str = ""
+    # Why the bot read the mail so: the rule and the sentence ("registration: «Hiermit
+    # melde ich mich an.»"), or the signal of an automatic mail.
+    evidence: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,6 +155,7 @@ def mail_record(
         reply_message_ids=tuple(reply_ids),
         needs_review=decision.needs_review or bool(extra_reasons),
         reason=capped(" ".join([*decision.reasons, *extra_reasons])),
+        evidence=request.intent.evidence[:300],
     )
 
 

@@ -60,6 +60,7 @@ def _mail_json(r: MailRecord, zone: ZoneInfo) -> dict[str, Any]:
         "reply_message_ids": list(r.reply_message_ids),
         "needs_review": r.needs_review,
         "reason": r.reason,
+        **({"evidence": r.evidence} if r.evidence else {}),
     }
 
 
@@ -125,6 +126,7 @@ def from_json(data: Mapping[str, Any]) -> AuditRecord:
         reply_message_ids=tuple(data.get("reply_message_ids") or ()),
         needs_review=bool(data.get("needs_review")),
         reason=str(data.get("reason") or ""),
+        evidence=str(data.get("evidence") or ""),
     )
 
 

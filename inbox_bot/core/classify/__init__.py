@@ -41,6 +41,7 @@ from inbox_bot.core.classify.text import (
     stated_count,
 )
 from inbox_bot.core.model import Intent, Kind, ParsedMail
+from inbox_bot.core.visible import counted
 
 # What other modules and the tests use of the classifier.
 __all__ = [
@@ -119,7 +120,9 @@ def _registration(
         # "mit zwei, eventuell drei Personen": a person must ask who comes.
         kind = Kind.OTHER
         reasons.append(
-            f"Die Mail nennt {count} Personen, erkannt wurden {len(persons)} "
+            f"Die Mail nennt {counted(count, 'Person', 'Personen')}, "
+            f"{'erkannt wurde' if len(persons) == 1 else 'erkannt wurden'} "
+            f"{counted(len(persons), 'Person', 'Personen')} "
             f"({', '.join(p.name for p in persons)}): bitte prüfen."
         )
         persons = ()

@@ -55,6 +55,15 @@ REGISTRATION_NOUN = re.compile(
     r"^\s*(?:hiermit\s+)?(?:meine|unsere|die|verbindliche)?\s*(?:anmeldung|registration)\b", _I
 )
 
+# Taking part named at all, done or not: "teilzunehmen", "zu kommen", "anzumelden".
+PARTICIPATES = re.compile(
+    r"\b(?:teilnehm\w{0,4}|teilzunehmen|teilnahme|anmeld\w{0,4}|anzumelden|kommen|komme|"
+    r"dabei|attend\w{0,3}|join\w{0,3}|come|participat\w{0,4}|register\w{0,3}|sign\s?up)\b",
+    _I,
+)
+# The verbs of registering itself, beside a mailing-list wish: both are meant.
+REGISTERING_VERB = re.compile(r"anmeld|melde|teilnehm|\bteil\b|attend|join|particip|regist", _I)
+
 # --- withdrawing ----------------------------------------------------------------------
 
 CANCELS = re.compile(

@@ -24,7 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from inbox_bot.core.classify import rules
-from inbox_bot.core.classify.acts import ABOUT_EVENTS, REGISTRATION_NOUN, THANKS_FOR_REPLY
+from inbox_bot.core.classify.acts import (
+    ABOUT_EVENTS,
+    PARTICIPATES,
+    REGISTRATION_NOUN,
+    THANKS_FOR_REPLY,
+)
 from inbox_bot.core.classify.context import Context, _Body
 from inbox_bot.core.classify.event import other_event
 from inbox_bot.core.classify.reading import Sentence, asks, sentences
@@ -198,7 +203,13 @@ def _subject_registers(mail: Mail) -> bool:
 
 
 def _conditional(mail: Mail) -> Intent | None:
-    found = mail.first(lambda s: s.registers and not s.state and s.weakened)
+    found = mail.first(
+        lambda s: (
+            s.weakened
+            and not s.state
+            and (s.registers or (not s.informs and bool(PARTICIPATES.search(s.text))))
+        )
+    )
     if found is None:
         found = mail.first(lambda s: s.question and bool(ABOUT_REGISTERING.search(s.text)))
     if found is None:

@@ -142,6 +142,9 @@ def mark_as_written(text: str) -> Sentence:
     if act is None and not informs:
         # "Wir kommen gerne" registers; "ich komme etwas später" tells how someone comes.
         act = acts.COMES.search(text)
+    mailing_list = bool(acts.MAILING_LIST.search(text))
+    if act is not None and mailing_list and not acts.REGISTERING_VERB.search(act.group(0)):
+        act = None  # "please add me to your mailing list" asks for mail, not for a seat
     # A negation counts where the act is: "ich nehme nicht teil", not "falls nicht, ...".
     near = text[max(0, act.start() - 30) : act.end()] if act else ""
     return Sentence(
@@ -151,7 +154,7 @@ def mark_as_written(text: str) -> Sentence:
         cancels=bool(acts.CANCELS.search(text)),
         thanks=bool(acts.THANKS.search(text)),
         informs=informs,
-        mailing_list=bool(acts.MAILING_LIST.search(text)),
+        mailing_list=mailing_list,
         state=bool(acts.STATE.search(text)),
         conditional=bool(acts.CONDITION.search(acts.USUAL_CONDITION.sub(" ", text))),
         tentative=bool(acts.TENTATIVE.search(text)),

@@ -88,9 +88,7 @@ _FUNCTION = (
     r"|Beigeordnete[rn]?|Stadtbaurat|Stadtbaurätin|Landrat|Landrätin|Stadtrat|Stadträtin|"
     r"Oberbürgermeister(?:in)?|Bürgermeister(?:in)?|Vorstand|Vorsitzende[rn]?)"
 )
-_TITLE_ONE = (
-    r"(?:Prof\b\.?|Dr\b\.?(?:[- ]?(?:Ing|med|rer\.?\s?nat|phil|jur)\b\.?)?|Dipl\.?-\w+\.?)"
-)
+_TITLE_ONE = r"(?:Prof\b\.?|Dr\b\.?(?:[- ]?(?:Ing|med|rer\.?\s?nat|phil|jur)\b\.?)?|Dipl\.?-\w+\.?)"
 # "Herr Marco Lindner", "Frau Dr. Anna Schulz", "Herrn Fachbereichsleiter Dipl.-Ing. Hans Pieper"
 ADDRESSED_PERSON = re.compile(
     rf"\b(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+(?:(?:{_TITLE_ONE}|{_FUNCTION})\s*){{0,4}}"

@@ -18,6 +18,7 @@ from inbox_bot.core.audit import from_json
 from inbox_bot.core.dates import event_facts
 from inbox_bot.core.model import Attendee, Status
 from inbox_bot.core.timeline import Timeline, timeline
+from inbox_bot.core.visible import counted
 from inbox_bot.ui.report.chart import seat_chart
 
 KIND_LABELS = {
@@ -134,7 +135,8 @@ def _notices(store: Store, counts: dict[str, int]) -> list[str]:
         notices.append(f"Warnung: {alert}")
     if counts["outbox_failed"]:
         notices.append(
-            f"{counts['outbox_failed']} Antwort(en) konnten nicht zugestellt werden "
+            f"{counted(counts['outbox_failed'], 'Antwort konnte', 'Antworten konnten')} "
+            "nicht zugestellt werden "
             "(replies failed); die Mails stehen unter „Zur Bearbeitung“."
         )
     ok, error = store.get_meta("last_poll_ok") or "", store.get_meta("last_poll_error") or ""

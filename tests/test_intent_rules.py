@@ -62,7 +62,8 @@ REGISTRATIONS = [
     "Bitte tragen Sie mich in die Teilnehmerliste ein.",
     "Ich werde an der Veranstaltung teilnehmen.",
     "Falls noch ein Platz frei ist, würde ich sehr gerne teilnehmen.",
-    "Ich wollte sichergehen, dass meine Anmeldung ankam – falls nicht, melde ich mich hiermit erneut an.",
+    "Ich wollte sichergehen, dass meine Anmeldung ankam – falls nicht, melde ich mich "
+    "hiermit erneut an.",
     "Please register me for the event.",
     "I would like to sign up for the event.",
     "I'd love to attend.",

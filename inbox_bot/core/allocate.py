@@ -35,7 +35,12 @@ from inbox_bot.core.allocation import (
     promote_free_seats,
     to_staff,
 )
-from inbox_bot.core.cancel import cancel, cancellation_targets, cancelled_notices
+from inbox_bot.core.cancel import (
+    NO_REGISTRATION,
+    cancel,
+    cancellation_targets,
+    cancelled_notices,
+)
 from inbox_bot.core.model import Attendee, Kind, Person, ReplyKind, Status
 from inbox_bot.core.names import domain_of, name_tokens, same_address
 
@@ -69,6 +74,11 @@ def decide(state: AllocationState, request: Request) -> Decision:
             reasons=(f"Automatische Mail ({intent.kind}): {intent.evidence}; keine Antwort.",),
         )
     if intent.review_reasons:
+        if intent.kind is Kind.CANCELLATION:
+            # A decline with a question from someone never registered is a decline first.
+            _, problem = cancellation_targets(state, request)
+            if problem == NO_REGISTRATION:
+                return to_staff((NO_REGISTRATION, *intent.review_reasons))
         return to_staff(intent.review_reasons)
     if intent.kind is Kind.REGISTRATION:
         return _register(state, request)

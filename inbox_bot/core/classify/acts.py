@@ -26,8 +26,8 @@ REGISTERS = re.compile(
     r"|\bnehme(?:n)?\b.{0,120}?\bteil\b|\bnimmt\b.{0,120}?\bteil\b"
     r"|\b(?:wird|werden|werde)\b.{0,200}?\b(?:teilnehmen|dabei sein)\b"
     r"|\bmerken\s+sie\b.{0,60}?\bvor\b|\btragen\s+sie\b.{0,80}?\bein\b"
-    r"|\b(?:bitte|please)\b.{0,80}?\b(?:anmelden|eintragen|vormerken|registrieren|"
-    r"berücksichtigen|register|sign)\b"
+    r"|\b(?:bitte|please)\b.{0,80}?\b(?:anmelden|anzumelden|eintragen|einzutragen|vormerken|"
+    r"vorzumerken|registrieren|zu registrieren|berücksichtigen|register|sign)\b"
     r"|\bzur\s+teilnahme\s+(?:an|am)\b.{0,80}?\b(?:an|melde|gemeldet)\b"
     r"|\bhiermit\b.{0,80}?\b(?:anmeldung|teilnahme|an)\b"
     r"|\bverbindlich\b.{0,40}?\ban\b"
@@ -74,6 +74,7 @@ CANCELS = re.compile(
     r"|\bnicht\s+(?:mehr\s+)?(?:teilnehmen|kommen|dabei sein)\b|\bverhindert\b"
     r"|\b(?:kann|können)\b.{0,60}?\bnicht\b[\s.!,]*$"
     r"|\bteilnahme\b.{0,40}?\bnicht\s+möglich\b|\bnicht\s+möglich\b.{0,40}?\bteilnahme\b"
+    r"|\bmuss\b.{0,20}?\bpassen\b|\bpassen\s+müssen\b|\bschaff(?:e|t|en)\s+es\b.{0,30}?\bnicht\b"
     r"|\bcancel|\bwithdraw|\bcan(?:no|')t\s+(?:attend|make it|come|join)"
     r"|\bunable to (?:attend|come|join)"
     r"|\bno longer (?:attend|able|come)|\bnot be able to (?:attend|come|join|make it)"
@@ -163,6 +164,8 @@ ASKS_TO_REGISTER = re.compile(
 # A condition: the act happens only if something else holds.
 CONDITION = re.compile(
     r"\b(?:sofern|falls|wenn|vorausgesetzt|soweit|je nach|ob|sobald)\b"
+    # "Dann würden wir uns anmelden": the consequence of an answer still to come
+    r"|\bdann\b.{0,30}?\bwürde|\bwürde\w{0,2}\b.{0,40}?\bdann\b"
     r"|\b(?:if|provided|unless|in case|as long as|whether|once)\b",
     _I,
 )
@@ -193,7 +196,7 @@ TENTATIVE = re.compile(
 )
 # A firm act that a weak hedge ("gerne", "Interesse") does not undo.
 FIRM = re.compile(r"\bhiermit\b|\bverbindlich\b|\bhereby\b|\bconfirm\b", _I)
-NEGATION = re.compile(r"\bnicht\b|\bkein|\bnot\b|n't\b|\bnever\b|\bno\b", _I)
+NEGATION = re.compile(r"\bnicht\b|\bkein|\bnot\b|n't\b|\bcannot\b|\bunable\b|\bnever\b|\bno\b", _I)
 
 # --- about an event at all -------------------------------------------------------------------
 

@@ -40,7 +40,8 @@ _GENERIC = frozenset(
     """veranstaltung workshop themenworkshop werkstatt tagung konferenz fachkonferenz forum
     treffen netzwerktreffen austausch seminar webinar sitzung termin event meeting
     conference session allianz smart city stadt gemeinde kreis straße strasse platz saal
-    raum haus halle zentrum dortmund digital digitale digitaler""".split()
+    raum haus halle zentrum dortmund digital digitale digitaler universitaet university
+    hochschule campus gebaeude rathaus foyer ratssaal sitzungssaal kongresszentrum hall""".split()
 )
 
 

@@ -124,16 +124,33 @@ def _staff(mail: Mail, reason: str, evidence: str, kind: Kind = Kind.OTHER) -> I
 
 
 def _vague_count(mail: Mail) -> Intent | None:
-    if rules.VAGUE_COUNT.search(mail.text) and rules.PARTICIPATION.search(mail.text):
-        return _staff(mail, "Unklare Zahl von Personen ohne Namen: bitte klären.", "vague count")
+    # "Wir würden voraussichtlich mit vier bis fünf Personen kommen" commits to nothing:
+    # a question (conditional), not a count for staff to clear up.
+    found = mail.first(
+        lambda s: (
+            not s.weakened
+            and bool(rules.VAGUE_COUNT.search(s.text))
+            and bool(rules.PARTICIPATION.search(s.text))
+        )
+    )
+    if found is not None:
+        reason = "Unklare Zahl von Personen ohne Namen: bitte klären."
+        return _staff(mail, reason, _said("vague count", found))
     return None
 
 
 def _substitute(mail: Mail) -> Intent | None:
     # Asked about in theory ("falls ich ...: kann meine Kollegin meinen Platz übernehmen?"),
     # it is a question; asked for ("wäre es möglich, dass er meinen Platz übernimmt?"), not.
+    # Asked whether it could be ("Kann mein Kollege meinen Platz übernehmen?") before any
+    # firm decline, it is a question too: the sender is still registered.
+    cancels = mail.first(lambda s: s.firm_cancellation) is not None
     if mail.first(
-        lambda s: not (s.conditional or s.tentative) and bool(rules.SUBSTITUTE.search(s.text))
+        lambda s: (
+            not (s.conditional or s.tentative)
+            and (cancels or not s.question)
+            and bool(rules.SUBSTITUTE.search(s.text))
+        )
     ):
         reason = "Abmeldung mit Ersatzperson: bitte von Hand umbuchen."
         return _staff(mail, reason, "substitute")
@@ -174,7 +191,7 @@ def _cancellation(mail: Mail, cancellation: Canceller) -> Intent | None:
 
 
 def _registration(mail: Mail, registration: Registrar) -> Intent | None:
-    found = mail.first(lambda s: s.firm_registration)
+    found = mail.first(lambda s: s.firm_registration and not _asked_first(mail, s))
     if found is None and _subject_registers(mail):
         found = mail.first(lambda s: True)
     if found is None:
@@ -194,6 +211,17 @@ def _registration(mail: Mail, registration: Registrar) -> Intent | None:
     )
 
 
+def _asked_first(mail: Mail, sentence: Sentence) -> bool:
+    """ "Ist eine Anmeldung noch möglich? Falls ja, würde ich gern kommen": the registration
+    waits for our answer to a question asked before it, so a person answers first."""
+    for earlier in mail.marked:
+        if earlier is sentence:
+            return False
+        if earlier.question and bool(ABOUT_REGISTERING.search(earlier.text)):
+            return sentence.usual_condition or sentence.conditional or sentence.tentative
+    return False
+
+
 def _subject_registers(mail: Mail) -> bool:
     """A bare "Anmeldung" subject over names: a registration when nothing else is said."""
     subject = rules.REPLY_SUBJECT.sub("", mail.parsed.subject)
@@ -205,7 +233,7 @@ def _subject_registers(mail: Mail) -> bool:
 def _conditional(mail: Mail) -> Intent | None:
     found = mail.first(
         lambda s: (
-            s.weakened
+            (s.weakened or (s.registers and _asked_first(mail, s)))
             and not s.state
             and (s.registers or (not s.informs and bool(PARTICIPATES.search(s.text))))
         )

@@ -19,7 +19,14 @@ def _organization(address: Address, body: _Body, ctx: Context) -> str | None:
         or _signature_org(body.signature)
         or _text_org(body.text)
         or _text_org("\n".join(body.signature))
+        # No closing formula: the last lines of the mail are its signature all the same.
+        or (None if body.signature else _listed_org_line(_last_lines(body.text)))
     )
+
+
+def _last_lines(text: str, count: int = 4) -> list[str]:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-count:]
 
 
 def _org_for(email: str | None, ctx: Context) -> str | None:
@@ -55,8 +62,15 @@ def _listed_org_line(lines: list[str]) -> str | None:
             line,
             flags=re.I,
         )
-        if rules.ORGANIZATION_LINE.fullmatch(line) and not re.search(r"\d{4,}", line):
-            return line.split("|")[0].split(",")[0].strip()
+        line = line.split("|")[0].strip()
+        if re.search(r"\d{4,}", line):
+            continue
+        if re.search(rules.LEGAL_FORM_END, line) and rules.ORGANIZATION_LINE.fullmatch(line):
+            return line  # "Wuppertal Institut für Klima, Umwelt, Energie gGmbH"
+        # "Stadt Unna, Fachbereich 3", "Chair of Business Informatics, Universität Siegen"
+        for part in line.split(","):
+            if rules.ORGANIZATION_LINE.fullmatch(part.strip()):
+                return part.strip()
     return None
 
 

@@ -201,7 +201,7 @@ def _attendees_addressed(
         if not pattern.search(sentence):
             continue
         for match in rules.ADDRESSED_PERSON.finditer(sentence):
-            name = canonical_name(match.group(1))
+            name = canonical_name(next(g for g in match.groups() if g))
             if not name or (excluded is not None and name_tokens(name) <= excluded):
                 continue
             email = rules.EMAIL_IN_TEXT.search(sentence[match.end() : match.end() + 80])
@@ -245,9 +245,9 @@ def _named_persons(text: str, exclude: str) -> list[tuple[str, str | None, str |
 
 def _persons_named(text: str, exclude: str) -> Iterator[tuple[str, str | None, str | None]]:
     excluded = name_tokens(exclude) if exclude else None
-    for pattern in (rules.COLLEAGUE, rules.ACCOMPANYING, rules.ON_BEHALF):
+    for pattern in (rules.COLLEAGUE, rules.ACCOMPANYING, rules.ON_BEHALF, rules.ON_BEHALF_OF):
         for match in pattern.finditer(text):
-            name = canonical_name(match.group(1))
+            name = canonical_name(next(g for g in match.groups() if g))
             if not name or (excluded is not None and name_tokens(name) <= excluded):
                 continue
             email = rules.EMAIL_IN_TEXT.search(text[match.end() : match.end() + 80])
@@ -270,10 +270,19 @@ def _cancelled_persons(mail: ParsedMail, body: _Body, ctx: Context) -> tuple[Per
         for n in _addressed_persons(cancelling)
         if not (own and name_tokens(n) <= name_tokens(own))
     ]
+    named += [n for n in _first_name_subjects(cancelling) if not (own and n in own.split())]
     org = _organization(mail.sender, body, ctx)
     if named:
         return tuple(Person(name=n, organization=org) for n in dict.fromkeys(named))
     return (Person(name=own, email=mail.sender.email, organization=org),)
+
+
+def _first_name_subjects(text: str) -> list[str]:
+    """ "Jannik muss leider passen": a first name as the subject of a cancelling clause.
+    It withdraws only a registration of this sender whose name holds it (core/cancel.py);
+    any other word caught here ("Termin") matches nobody and goes to staff."""
+    found = (m.group(1) or m.group(2) for m in rules.FIRST_NAME_SUBJECT.finditer(text))
+    return [word for word in found if word.casefold() not in rules.NOT_A_SUBJECT]
 
 
 def _unique(people: list[Person]) -> list[Person]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from inbox_bot.core.classify import acts
+from inbox_bot.core.classify import acts, rules
 
 # A dot after these does not end a sentence; neither does one after a number ("5. Dez.").
 _ABBREVIATIONS = frozenset(
@@ -27,6 +27,7 @@ _DOTTED = re.compile(r"^-?[^\W\d_]{1,5}(?:\.-?[^\W\d_]{1,5})+$")
 class Sentence:
     text: str
     question: bool = False
+    usual_condition: bool = False  # "falls noch ein Platz frei ist": every registration's
     registers: bool = False
     cancels: bool = False
     thanks: bool = False
@@ -104,6 +105,7 @@ def mark(text: str) -> Sentence:
         name: getattr(plain, name) or getattr(other, name)
         for name in (
             "question",
+            "usual_condition",
             "registers",
             "cancels",
             "thanks",
@@ -157,7 +159,9 @@ def mark_as_written(text: str) -> Sentence:
         mailing_list=mailing_list,
         state=bool(acts.STATE.search(text)),
         conditional=bool(acts.CONDITION.search(acts.USUAL_CONDITION.sub(" ", text))),
-        tentative=bool(acts.TENTATIVE.search(text)),
+        # "mit zwei, eventuell drei Personen" hedges the number, not the coming
+        tentative=bool(acts.TENTATIVE.search(rules.VAGUE_COUNT.sub(" ", text))),
+        usual_condition=bool(acts.USUAL_CONDITION.search(text)),
         negated=bool(acts.NEGATION.search(acts.USUAL_CONDITION.sub(" ", near or text))),
     )
 

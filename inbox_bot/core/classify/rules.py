@@ -51,7 +51,9 @@ CANCELLATION = re.compile(
     r"nicht\s+(?:mehr\s+)?(?:teilnehmen|dabei sein|kommen)|nicht\s+dabei\s+sein|"
     r"nicht\s+teilnehmen|verhindert|kann\s+(?:am\s+\S+\s+(?:\S+\s+)?)?leider\s+nicht\b|"
     r"\bcancel|withdraw|can(?:no|')t\s+(?:attend|make it|come)|unable to attend|"
-    r"no longer (?:attend|able)|not be able to (?:attend|come)",
+    r"no longer (?:attend|able)|not be able to (?:attend|come)|"
+    # "Jannik muss leider passen", "ich schaffe es leider nicht"
+    r"\bmuss\b.{0,20}\bpassen\b|\bpassen\s+müssen\b|\bschaff(?:e|t|en)\s+es\b.{0,30}\bnicht\b",
     re.I | re.S,
 )
 REGISTRATION = re.compile(
@@ -75,9 +77,11 @@ _UPPER = "[A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f]"
 _NAME_WORD = rf"{_UPPER}[^\W\d_A-Z]+(?:-{_UPPER}[^\W\d_A-Z]+)?"
 _PARTICLE = r"(?:von|van|de|zu|vom|von der|van der|ten|ter)"
 # Dots are optional: sentence splitting drops the dots of abbreviations.
-_TITLES = (
-    r"(?:(?:Prof\b\.?|Dr\b\.?(?:[- ]?(?:Ing|med|rer\.?\s?nat|phil|jur)\b\.?)?|Dipl\.?-\w+\.?)\s*)*"
+_TITLE_ONE = (
+    r"(?:Prof\b\.?|Dr\b\.?(?:[- ]?(?:Ing|med|rer\.?\s?(?:nat|pol|oec)|phil|jur|habil)\b\.?)*"
+    r"|Dipl\.?-\w+\.?)"
 )
+_TITLES = rf"(?:{_TITLE_ONE}\s*)*"
 PERSON_NAME = rf"{_NAME_WORD}(?:\s+{_PARTICLE})?(?:\s+{_NAME_WORD}){{1,2}}"
 # Functions before a name: "Bürgermeister", "Fachbereichsleiter", "Technischer Beigeordneter"
 _FUNCTION = (
@@ -88,7 +92,6 @@ _FUNCTION = (
     r"|Beigeordnete[rn]?|Stadtbaurat|Stadtbaurätin|Landrat|Landrätin|Stadtrat|Stadträtin|"
     r"Oberbürgermeister(?:in)?|Bürgermeister(?:in)?|Vorstand|Vorsitzende[rn]?)"
 )
-_TITLE_ONE = r"(?:Prof\b\.?|Dr\b\.?(?:[- ]?(?:Ing|med|rer\.?\s?nat|phil|jur)\b\.?)?|Dipl\.?-\w+\.?)"
 # "Herr Marco Lindner", "Frau Dr. Anna Schulz", "Herrn Fachbereichsleiter Dipl.-Ing. Hans Pieper"
 ADDRESSED_PERSON = re.compile(
     rf"\b(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+(?:(?:{_TITLE_ONE}|{_FUNCTION})\s*){{0,4}}"
@@ -97,14 +100,32 @@ ADDRESSED_PERSON = re.compile(
 # "our Head of Department, Prof. Dr. Sabine Engelhardt-Kühn", "unseren Beigeordneten Dr. Max
 # Beispiel"
 ON_BEHALF = re.compile(
-    rf"\b(?i:our|my|unsere[nrm]?|meine[nrm]?)\s+"
+    rf"\b(?i:our|my|unsere[nrms]?|meine[nrms]?)\s+"
     rf"(?:{_FUNCTION}|[A-Z][a-z]+(?:\s+(?:of|for)\s+[A-Z][a-z]+)?)"
     rf",?\s+(?:(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+)?(?:{_TITLE_ONE}\s*){{0,3}}({PERSON_NAME})"
+)
+# A lone capitalised word opening a clause, followed by a verb and not by its subject
+# ("Leider muss ich" inverts: "ich" is the subject there).
+FIRST_NAME_SUBJECT = re.compile(
+    rf"(?:^|[:;,]\s*|\bund\s+)({_UPPER}[^\W\d_A-Z]{{2,}})(?=\s+"
+    r"(?:muss|kann|wird|ist|hat|schafft|fällt|must|can(?:not|'t)?|will|won't|is)\b"
+    r"(?!\s+(?:ich|wir|er|sie|es|man|i|we|he|she|it|they)\b))"
+    # inverted: "Leider muss Jannik absagen"
+    rf"|\b(?:muss|kann|wird)\s+({_UPPER}[^\W\d_A-Z]{{2,}})\s+"
+    r"(?:leider|doch|nun|kurzfristig|absagen|nicht)\b",
+    re.M,
+)
+NOT_A_SUBJECT = frozenset(
+    """leider dann nun jetzt aber auch da das dies dieser diese es er sie wir ich man heute
+    morgen außerdem ausserdem zudem deshalb daher somit also unfortunately sadly however
+    der die den dem""".split()
 )
 # "mein Kollege Lukas Brenner", "meine Kollegin Frau Dr. Anna Schulz", "my colleague Jane Doe"
 COLLEAGUE = re.compile(
     rf"\b(?i:mein(?:e|en)?|unser(?:e|en)?|my|our)\s+(?i:Kolleg(?:e|in|en|innen)|Mitarbeiter(?:in)?|"
-    rf"Vertreter(?:in)?|colleagues?)\s+(?:(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+)?{_TITLES}"
+    rf"Vertreter(?:in)?|Mitgründer(?:in)?|Mitgruender(?:in)?|Teamkolleg(?:e|in)|"
+    rf"Vorgesetzte[rn]?|Chef(?:in)?|colleagues?|co-?founder|manager|boss)\s+"
+    rf"(?:(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+)?{_TITLES}"
     rf"({PERSON_NAME})"
 )
 # An address starts where a run of address characters starts, and each run is read once
@@ -143,13 +164,20 @@ GERMAN_WORDS = frozenset(
 
 # --- organisations in signatures ---
 
+# A legal form ends the name of a company: "... Energie gGmbH", "... PartGmbB", "... B.V."
+LEGAL_FORM_END = (
+    r"\b(?:SE|KG|AöR|eG|gGmbH|GmbH|mbH|AG|OHG|GbR|UG(?: \(haftungsbeschränkt\))?|PartGmbB|"
+    r"PartG(?: mbB)?|mbB|Ltd\.?|Inc\.?|LLC|B\.V\.|N\.V\.|e\.\s?V\.)$"
+)
 ORGANIZATION_LINE = re.compile(
     r"^(?:Stadt|Gemeinde|Kreis|Hansestadt|Landkreis|Hochschule|Universität|Fachhochschule|"
     r"Technische Universität|Bezirksregierung|Landschaftsverband|Regionalverband|"
-    r"Industrie- und Handelskammer|Handwerkskammer|Städte- und Gemeindebund|Städtetag)\b.*"
+    r"Industrie- und Handelskammer|Handwerkskammer|Städte- und Gemeindebund|Städtetag|"
+    # neighbours across the border write in their own language
+    r"Gemeente|Municipality of|City of|County of|Ville de|Comune di|Gmina|Miasto)\b.*"
     r"|.*(?:-Kreis|er Kreis|kreis)$|.*\b(?:GmbH|AG|e\.\s?V\.|mbH)\b.*"
     r"|\S*(?:genossenschaft|verband|kammer|agentur|stadtwerke|werke|betriebe)$"
-    r"|.*\b(?:SE|KG|AöR|eG|gGmbH)$",
+    rf"|.*{LEGAL_FORM_END}",
 )
 # A signature line that names an organisation somewhere in it ("Zweckverband Nahverkehr
 # Westfalen-Lippe", "pro Ruhrgebiet e.V.", "Westfälische Hochschule"), and lines that
@@ -159,7 +187,8 @@ ORGANIZATION_ANYWHERE = re.compile(
     r"Fachhochschule|Kammer|Agentur|Stadtwerke|Verkehrsbetriebe|Stiftung|Akademie|"
     r"Genossenschaft|Landschaftsverband|Bezirksregierung|Ministerium|Landesamt|Kreisverwaltung|"
     r"Stadtverwaltung|Gemeindeverwaltung|Wirtschaftsförderung|Sparkasse|Bank|Gesellschaft|"
-    r"College|Council|Association|Agency|Institut für)\b"
+    r"College|Council|Association|Agency|Institut für|Gemeente|Consulting|Consultants|"
+    r"Beratung|Ingenieurbüro|Planungsbüro|Architekten|Landschaftsarchitekten)\b"
     r"|\b(?:GmbH|gGmbH|mbH|AG|e\.\s?V\.|eG|AöR|KG|SE|Ltd\.?|Inc\.?|LLC|UG)(?=$|[\s,.&])",
 )
 NOT_ORGANIZATION_LINE = re.compile(
@@ -182,6 +211,16 @@ ORGANIZATION_IN_TEXT = re.compile(
 )
 
 # "mit Herrn Dr. Max Muster", "sowie Frau Anna Schulz", "and Mr John Doe"
+# "on behalf of Prof. Dr. Anja Beispiel", "im Auftrag unseres Ersten Beigeordneten und
+# Stadtkämmerers, Herrn Dr. Max Beispiel": the function may run on up to a comma. After
+# "im Auftrag des" only an addressed or titled person: "des Fachdienstes Umwelt" is none.
+_SALUTATION = r"(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+"
+ON_BEHALF_OF = re.compile(
+    r"\b(?i:on behalf of|im auftrag von)\s+(?:[^,.;:!?\n]{0,80},\s+)?"
+    rf"(?:{_SALUTATION})?(?:{_FUNCTION}\s+)?{_TITLES}({PERSON_NAME})"
+    r"|\b(?i:im auftrag (?:unsere|meine|de)[snrm]?)\s+(?:[^,.;:!?\n]{0,80},\s+)?"
+    rf"(?:{_SALUTATION}(?:{_FUNCTION}\s+)?{_TITLES}|{_TITLE_ONE}\s*{_TITLES})({PERSON_NAME})"
+)
 ACCOMPANYING = re.compile(
     rf"\b(?:sowie|und|mit|plus|and|together with)\s+(?:(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+)"
     rf"{_TITLES}({PERSON_NAME})"
@@ -193,9 +232,13 @@ FIRST_PERSON = re.compile(
     r"|\bmich\s+(?:sowie|und)\b"
     r"|\b(?:ich|wir)\b[^.?!\n]{0,120}?\b(?:teilnehmen|teil|dabei|kommen|komme)\b"
     r"|\b(?:komme|kommen|nehme|nehmen)\s+(?:ich|wir)\b|\bund ich\b|\bsowie mich\b|\bich und\b"
-    r"|\bregister\s+(?:me|us|myself)\b|\bsign\s+(?:me|us)\s+up\b|\band I\b|\bmyself\b"
+    r"|\bregister\s+(?:me|us|myself)\b|\bsign\s+(?:me|us)\s+up\b|\band I\b"
+    r"|\b(?:and|plus|with|register)\s+myself\b|\bmyself\s+(?:and|as well|too)\b"
     r"|\bneben mir\b|\bmit mir\b|\bich selbst und\b|\bbesides me\b|\bwith me\b"
-    r"|\bI\b[^.?!\n]{0,60}?\b(?:attend|join|come|participate|take part)\b",
+    r"|\bI\b[^.?!\n]{0,60}?\b(?:attend|join|come|participate|take part)\b"
+    # "I would like to register for the workshop", not "... register him / Ms Doe"
+    r"|\b(?:I|we)\b[^.?!\n]{0,40}?\bregister(?:ing)?\b"
+    r"(?=\s*(?:for|to|at|with|together|and|myself|ourselves|[.,;:!]|$))",
     re.I,
 )
 # A stated number of persons: checked against the names found.
@@ -276,7 +319,10 @@ PARTICIPATION = re.compile(
 # Sentences in which the sender speaks of not attending personally while registering
 # others ("Ich selbst kann leider nicht teilnehmen"): not a cancellation.
 SELF_EXCLUSION = re.compile(
-    r"\bich selbst\b|\bselbst\s+(?:kann|werde|nehme)\s+ich\b|\bI myself\b", re.I
+    r"(?:\bich selbst\b|\bselbst\s+(?:kann|werde|nehme)\s+ich\b|\bI myself\b)"
+    # "ich selbst komme wie geplant" excludes nobody
+    r"(?=[^.!?]{0,60}?\b(?:nicht|leider|verhindert|not|cannot|can't|won't|unable)\b)",
+    re.I,
 )
 # Not yet a registration: "bevor ich mich anmelde", "ich überlege", "before I register".
 TENTATIVE = re.compile(
@@ -286,7 +332,7 @@ TENTATIVE = re.compile(
     re.I,
 )
 # Negations that turn "ich nehme teil" around.
-NEGATION = re.compile(r"\bnicht\b|\bkein|\bnot\b|n't\b|\bnever\b", re.I)
+NEGATION = re.compile(r"\bnicht\b|\bkein|\bnot\b|n't\b|\bcannot\b|\bunable\b|\bnever\b", re.I)
 # Abbreviations whose dot does not end a sentence.
 ABBREVIATION_DOT = re.compile(
     r"\b(z|B|u|a|d|h|bzw|ca|Dr|Prof|Ing|Dipl|Nr|Str|St|Tel|ggf|evtl|inkl|vgl|usw|etc|i|A|V|Hr|Fr)\.(?=\s)"

@@ -10,14 +10,12 @@ import ipaddress
 import stat
 import tomllib
 from collections.abc import Mapping
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, overload
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,10 +23,12 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
+from inbox_bot.config_events import EventSettings, RoutingSettings, series_problem
 from inbox_bot.errors import ConfigError
+
+__all__ = ["EventSettings", "RoutingSettings", "Settings", "load_settings"]
 
 
 class Security(StrEnum):
@@ -106,42 +106,6 @@ class SmtpSettings(_ServerSection):
     @property
     def id_domain(self) -> str:
         return self.message_id_domain or self.from_address.rsplit("@", 1)[1]
-
-
-class EventSettings(_Section):
-    title: str = Field(min_length=1)
-    organizer: str = Field(min_length=1)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    timezone: str = "Europe/Berlin"
-    venue: str = Field(min_length=1)
-    # At least one seat: "alle 0 Plätze" is no event anyone can register for.
-    capacity: int = Field(ge=1)
-    registration_deadline: AwareDatetime
-    # Further addresses of the registration mailbox (aliases): mail from them is our own.
-    own_addresses: tuple[str, ...] = ()
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
-
-    @model_validator(mode="after")
-    def _ordered_times(self) -> EventSettings:
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
-        return self
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    def local(self, moment: datetime) -> datetime:
-        return moment.astimezone(self.zone)
 
 
 class StorageSettings(_Section):
@@ -245,7 +209,9 @@ class ReminderSettings(_Section):
 class Settings(_Section):
     imap: ImapSettings
     smtp: SmtpSettings
-    event: EventSettings
+    # `[event]` in the file is a series of one: it arrives here as events[0].
+    events: tuple[EventSettings, ...]
+    routing: RoutingSettings = RoutingSettings()
     storage: StorageSettings = StorageSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     templates: TemplateSettings = TemplateSettings()
@@ -259,8 +225,33 @@ class Settings(_Section):
 
     @property
     def own_addresses(self) -> frozenset[str]:
-        own = {self.smtp.from_address, self.imap.username, *self.event.own_addresses}
+        aliases = [a for e in self.events for a in e.own_addresses]
+        own = {self.smtp.from_address, self.imap.username, *aliases}
         return frozenset(a.strip().lower() for a in own if "@" in a)
+
+    @property
+    def event(self) -> EventSettings:
+        """The one event of an [event] config (in a series, say which: `event_for`)."""
+        if self.series:
+            raise ValueError("a series has several events: use events / event_for(key)")
+        return self.events[0]
+
+    @property
+    def series(self) -> bool:
+        """More than one event: every record, export and reply names its event."""
+        return len(self.events) > 1
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The time zone of the allocation log and the staff's pages: the first event's."""
+        return self.events[0].zone
+
+    def event_for(self, key: str) -> EventSettings:
+        """The event with this key (KeyError: none)."""
+        for event in self.events:
+            if event.key == key:
+                return event
+        raise KeyError(key)
 
 
 def load_settings(path: Path, environ: Mapping[str, str]) -> Settings:
@@ -280,10 +271,19 @@ def settings_from_mapping(
     raw: Mapping[str, Any], *, base: Path, environ: Mapping[str, str], source: Path | None = None
 ) -> Settings:
     where = f"{source}: " if source else ""
+    raw = dict(raw)
+    single = "event" in raw
+    if single:
+        if "events" in raw:
+            raise ConfigError(f"{where}events: give one [event] or [[events]], not both")
+        raw["events"] = [raw.pop("event")]
     try:
-        settings = Settings.model_validate(dict(raw))
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(where + _first_problem(exc)) from None
+        raise ConfigError(where + _first_problem(exc, single)) from None
+    problem = series_problem(settings.events, single=single)
+    if problem:
+        raise ConfigError(where + problem)
     imap = _resolve_server(settings.imap, "imap", base, environ, where)
     smtp = _resolve_server(settings.smtp, "smtp", base, environ, where)
     return settings.model_copy(
@@ -307,9 +307,13 @@ def settings_from_mapping(
     )
 
 
-def _first_problem(exc: ValidationError) -> str:
+def _first_problem(exc: ValidationError, single: bool) -> str:
     error = exc.errors()[0]
-    key = ".".join(str(part) for part in error["loc"]) or "config"
+    loc = [str(part) for part in error["loc"]]
+    if loc[:1] == ["events"] and len(loc) > 1 and loc[1].isdigit():
+        # the file's own words: [event] or the n-th of [[events]]
+        loc[:2] = ["event"] if single else [f"events[{int(loc[1]) + 1}]"]
+    key = ".".join(loc) or "config"
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown key (check the spelling)"

@@ -491,10 +491,13 @@ class World:
     def with_settings(self, **sections: dict[str, Any]) -> World:
         """The same world after staff changed the config (and restarted the bot)."""
         settings = self.deps.settings
-        update = {
+        update: dict[str, Any] = {
             name: getattr(settings, name).model_copy(update=values)
             for name, values in sections.items()
+            if name != "event"
         }
+        if "event" in sections:  # the one event of an [event] config
+            update["events"] = (settings.events[0].model_copy(update=sections["event"]),)
         self.deps = dataclasses.replace(self.deps, settings=settings.model_copy(update=update))
         return self
 

@@ -169,7 +169,7 @@ def record_mail(
         contact=sender,
         intent=Intent(kind=kind, persons=persons, has_question=question, review_reasons=review),
     )
-    state = allocation_state(settings, store.attendees())
+    state = allocation_state(settings, settings.events[0], store.attendees())
     decision = decide(state, request)
     record = to_json(
         mail_record(

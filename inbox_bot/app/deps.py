@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from inbox_bot.adapters.store import Store
-from inbox_bot.app.state import allocation_state
+from inbox_bot.app.state import allocation_state, allocation_states
 from inbox_bot.config import Settings
 from inbox_bot.core.allocate import AllocationState
 from inbox_bot.core.classify import Context
@@ -59,8 +59,21 @@ class CycleReport:
     smtp_unreachable: str = ""  # why SMTP could not be reached this cycle
 
 
-def current_state(deps: Deps) -> AllocationState:
-    """The allocation as stored, with the event's capacity, times and limits."""
+def current_state(deps: Deps, event: str = "") -> AllocationState:
+    """One event's allocation as stored ("": the first event, the only one of an [event]
+    config), with its capacity, times and the [limits]."""
+    settings = deps.settings
+    chosen = settings.event_for(event) if event else settings.events[0]
     return allocation_state(
+        settings,
+        chosen,
+        deps.store.attendees(chosen.key),
+        freemail=deps.context.directory.freemail,
+    )
+
+
+def current_states(deps: Deps) -> dict[str, AllocationState]:
+    """Every event's allocation, by key."""
+    return allocation_states(
         deps.settings, deps.store.attendees(), freemail=deps.context.directory.freemail
     )

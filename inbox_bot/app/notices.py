@@ -13,7 +13,8 @@ import logging
 from datetime import datetime
 
 from inbox_bot.app.deps import Deps, current_state
-from inbox_bot.core.notices import due_notices
+from inbox_bot.core.notices import Notice, due_notices
+from inbox_bot.core.render import Renderer
 from inbox_bot.errors import TemplateError
 
 log = logging.getLogger(__name__)
@@ -24,22 +25,28 @@ def queue_notices(deps: Deps, now: datetime) -> int:
     reminders = deps.settings.reminders
     if reminders.days_before <= 0 and not reminders.final_note:
         return 0
-    event = deps.settings.event
-    state = current_state(deps)
-    due = due_notices(
-        state,
-        event,
-        now,
-        days_before=reminders.days_before,
-        final_note=reminders.final_note,
-        done=deps.store.notices_done(),
-    )
+    done = deps.store.notices_done()
+    queued = 0
+    for event in deps.settings.events:
+        due = due_notices(
+            current_state(deps, event.key),
+            event,
+            now,
+            days_before=reminders.days_before,
+            final_note=reminders.final_note,
+            done=done,
+        )
+        queued += _queue(deps, deps.renderer.for_event(event), due, now)
+    return queued
+
+
+def _queue(deps: Deps, renderer: Renderer, due: list[Notice], now: datetime) -> int:
     queued = 0
     for notice in due:
         if deps.stop.is_set():
             break
         try:
-            row = deps.renderer.notice(notice.kind, notice.attendees, now)
+            row = renderer.notice(notice.kind, notice.attendees, now)
         except TemplateError as exc:
             # Not noted as done: the next cycle tries again once staff fixed the template.
             log.warning("%s for %s not queued: %s", notice.kind, notice.attendees[0].id, exc)

@@ -17,7 +17,9 @@ from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from typing import Any
 
+from inbox_bot.app.allocation import message_events
 from inbox_bot.app.deps import Deps
+from inbox_bot.config import EventSettings
 from inbox_bot.core.audit import REDACTED, PrivacyRecord, anonymous, from_json, redact, to_json
 from inbox_bot.core.model import Analysis
 from inbox_bot.core.visible import counted
@@ -34,7 +36,7 @@ def forget(deps: Deps, address: str) -> int:
     logged = any(_mentions(text, needles) for text in store.log_texts())
     if not names and not raw_hits and not outbox_hits and not logged:
         raise NotFound(f"zu {address} sind keine Daten gespeichert; nichts gelöscht")
-    zone = deps.settings.event.zone
+    zone = deps.settings.zone
 
     def redact_record(data: dict[str, Any]) -> dict[str, Any]:
         typed = to_json(redact(from_json(data), needles), zone)
@@ -62,21 +64,58 @@ def forget(deps: Deps, address: str) -> int:
     )
 
 
-def purge(deps: Deps, now: datetime, retention_days: int) -> bool:
-    """After the event and the retention period: personal data goes, counts stay."""
-    event = deps.settings.event
-    if now < event.ends_at + timedelta(days=retention_days):
-        return False
-    zone = event.zone
-    record = PrivacyRecord(
-        time=now,
-        action="purged",
-        reason=f"Personenbezogene Daten {retention_days} Tage nach Ende gelöscht",
-    )
-    deps.store.purge_all(
-        lambda data: to_json(anonymous(from_json(data)), zone), to_json(record, zone)
-    )
-    return True
+def purge(deps: Deps, now: datetime, retention_days: int) -> list[str]:
+    """After an event and the retention period: its personal data goes, counts stay.
+
+    Counted from each event's own end. When every event of the series is past it,
+    everything goes (also mail in no event). Before that, an event's attendees, the mail
+    that is only about past events (or in no event and older than that event's end),
+    its replies and its log records. Returns the labels of the events purged now.
+    """
+    settings, store = deps.settings, deps.store
+    zone = settings.zone
+    keep = timedelta(days=retention_days)
+    due = [e for e in settings.events if now >= e.ends_at + keep]
+    done = set((store.get_meta("purged_events") or "").split()) if settings.series else set()
+    fresh = [e for e in due if e.key not in done]
+    if not fresh:
+        return []
+    reason = f"Personenbezogene Daten {retention_days} Tage nach Ende gelöscht"
+    if len(due) == len(settings.events):
+        record = PrivacyRecord(time=now, action="purged", reason=reason)
+        store.purge_all(
+            lambda data: to_json(anonymous(from_json(data)), zone), to_json(record, zone)
+        )
+    else:
+        for event in fresh:
+            _purge_event(deps, event, done, now, reason)
+            done.add(event.key)
+    if settings.series:
+        store.set_meta("purged_events", " ".join(sorted(done | {e.key for e in due})))
+    return [e.label for e in fresh]
+
+
+def _purge_event(
+    deps: Deps, event: EventSettings, done: set[str], now: datetime, reason: str
+) -> None:
+    store, zone = deps.store, deps.settings.zone
+    gone = done | {event.key}
+    events_of = message_events(store)
+    refs = []
+    for row in store.messages():
+        own = events_of.get(row.message_key)
+        if set(own or ()) <= gone if own else row.received_at <= event.ends_at:
+            refs.append(row.id)
+    uids = {row.uid for row in store.messages() if row.id in refs}
+
+    def change(data: dict[str, Any]) -> dict[str, Any]:
+        ours = data.get("event") == event.key or (
+            not data.get("event") and data.get("kind") != "staff" and data.get("uid") in uids
+        )
+        return to_json(anonymous(from_json(data)), zone) if ours else data
+
+    record = PrivacyRecord(time=now, action="purged", reason=f"{event.label}: {reason}")
+    store.purge_event(event.key, refs, change, to_json(record, zone))
 
 
 def _needles(address: str, names: list[str]) -> list[str]:

@@ -195,7 +195,7 @@ def _handled(
 
 
 def _json(deps: Deps, record: MailRecord) -> dict[str, object]:
-    return to_json(record, deps.settings.event.zone)
+    return to_json(record, deps.settings.zone)
 
 
 def review(deps: Deps, mail: FetchedMail, sha: str, reason: str, message_id: str | None) -> Handled:

@@ -4,7 +4,7 @@ and compare it with the recorded one, person by person (by attendee id)."""
 from __future__ import annotations
 
 from inbox_bot.app.deps import Deps
-from inbox_bot.app.state import allocation_state
+from inbox_bot.app.state import allocation_states
 from inbox_bot.core.audit import from_json
 from inbox_bot.core.model import Attendee, Status
 from inbox_bot.core.names import name_tokens
@@ -13,9 +13,14 @@ from inbox_bot.core.replay import replay
 
 def replay_differences(deps: Deps) -> list[str]:
     # The same capacity, times and [limits] as a poll: the one place that builds them.
-    empty = allocation_state(deps.settings, (), freemail=deps.context.directory.freemail)
+    empty = allocation_states(deps.settings, (), freemail=deps.context.directory.freemail)
     records = ((entry.seq, from_json(entry.data)) for entry in deps.store.log_after(0))
-    replayed = [a for a in replay(records, empty).attendees.values() if a.status is not Status.LATE]
+    replayed = [
+        a
+        for state in replay(records, empty).values()
+        for a in state.attendees.values()
+        if a.status is not Status.LATE
+    ]
     recorded = {a.id: a for a in deps.store.attendees() if a.status is not Status.LATE}
     lines = []
     unmatched = dict(recorded)

@@ -90,9 +90,9 @@ class Ledger:
     """The registrations so far, as the bot keeps them, decided with the folder's event."""
 
     def __init__(self, settings: Settings) -> None:
-        event = settings.event
+        event = settings.events[0]
         # Capacity does not matter for reading; the deadline does (late registrations).
-        self.state = replace(allocation_state(settings, ()), capacity=100_000)
+        self.state = replace(allocation_state(settings, event, ()), capacity=100_000)
         self.zone = event.zone
         self.count = 0
 

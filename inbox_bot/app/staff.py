@@ -239,7 +239,7 @@ def commit(deps: Deps, planned: Planned) -> None:
     deps.store.apply_changes(
         planned.changes,
         planned.mails,
-        to_json(planned.record, deps.settings.event.zone),
+        to_json(planned.record, deps.settings.zone),
         deps.clock(),
         resolve_ref=planned.resolve_ref,
     )
@@ -250,7 +250,7 @@ def resolve(deps: Deps, reference: str, by: str, reason: str) -> str:
     record = StaffRecord(
         time=deps.clock(), action="staff_resolved", by=by, reason=reason, message_id=row.message_id
     )
-    deps.store.resolve(row.id, to_json(record, deps.settings.event.zone))
+    deps.store.resolve(row.id, to_json(record, deps.settings.zone))
     return f"Erledigt: {row.reference} ({row.sender or '-'}, {row.subject or '-'})"
 
 
@@ -267,7 +267,7 @@ def resend(deps: Deps, message_id: str, by: str, reason: str) -> str:
         reason=reason,
         reply_message_id=item.message_id,
     )
-    deps.store.requeue(item.id, to_json(record, deps.settings.event.zone))
+    deps.store.requeue(item.id, to_json(record, deps.settings.zone))
     return f"Erneut senden an {item.recipient}: {item.message_id}"
 
 
@@ -275,7 +275,7 @@ def note(deps: Deps, subject: str, by: str, reason: str) -> str:
     record = StaffRecord(
         time=deps.clock(), action="staff_note", by=by, reason=reason, about=subject
     )
-    deps.store.append_log(to_json(record, deps.settings.event.zone))
+    deps.store.append_log(to_json(record, deps.settings.zone))
     return f"Notiz gespeichert zu {subject}"
 
 

@@ -17,7 +17,7 @@ from inbox_bot.adapters.reader import IsolatedAnalyser
 from inbox_bot.adapters.smtp import SmtpSender
 from inbox_bot.adapters.store import Store, open_store
 from inbox_bot.app.deps import Deps
-from inbox_bot.config import Settings, load_settings, settings_from_mapping
+from inbox_bot.config import EventSettings, Settings, load_settings, settings_from_mapping
 from inbox_bot.core.classify import Context
 from inbox_bot.core.classify.echo import own_words
 from inbox_bot.core.classify.event import EventFacts
@@ -40,7 +40,8 @@ def example_settings() -> Settings:
 
 
 def folder_settings(base: Settings, folder: Path) -> Settings:
-    """The settings with the [event] of a labelled folder's event.toml, if it has one."""
+    """The settings with the [event] (or the [[events]] of a series) of a labelled
+    folder's event.toml, if it has one."""
     path = folder / "event.toml"
     if not path.is_file():
         return base
@@ -48,11 +49,11 @@ def folder_settings(base: Settings, folder: Path) -> Settings:
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    raw = base.model_dump(mode="json", exclude={"source"})
-    raw["event"] = table.get("event") or (table.get("events") or [{}])[0]
-    raw["event"].pop("key", None)
-    raw["event"].pop("keywords", None)
-    raw["event"].pop("invitation_message_ids", None)
+    raw = base.model_dump(mode="json", exclude={"source", "events"})
+    if "event" in table:
+        raw["event"] = table["event"]
+    else:
+        raw["events"] = table.get("events") or []
     return settings_from_mapping(raw, base=folder, environ={}, source=path)
 
 
@@ -70,19 +71,25 @@ def classify_context(settings: Settings) -> Context:
                 settings.privacy.text("en"),
             ]
         ),
-        events=(event_facts(settings),),
+        events=tuple(event_facts(e) for e in settings.events),
     )
 
 
-def event_facts(settings: Settings) -> EventFacts:
-    """The event as a mail names it: its title, venue, days and deadline."""
-    event = settings.event
+def event_facts(event: EventSettings) -> EventFacts:
+    """The event as a mail names it: its title, venue, days, deadline and keywords."""
     days = {
         event.local(event.starts_at).date(),
         event.local(event.ends_at).date(),
         event.local(event.registration_deadline).date(),
     }
-    return EventFacts.of(title=event.title, venue=event.venue, dates=days)
+    return EventFacts.of(
+        key=event.key,
+        title=event.title,
+        venue=event.venue,
+        dates=days,
+        keywords=event.keywords,
+        start=event.local(event.starts_at).date(),
+    )
 
 
 def build_deps(

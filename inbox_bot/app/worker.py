@@ -75,13 +75,14 @@ def run_worker(deps: Deps, stop: threading.Event, after: AfterCycle | None = Non
 
 def notice_moments(settings: Settings) -> list[datetime]:
     """When reminders and the closing note become due: `run` polls at these moments too."""
-    event, reminders = settings.event, settings.reminders
+    reminders = settings.reminders
     moments = []
-    if reminders.days_before > 0:
-        moments.append(event.starts_at - timedelta(days=reminders.days_before))
-    if reminders.final_note:
-        moments.append(event.starts_at)
-    return moments
+    for event in settings.events:
+        if reminders.days_before > 0:
+            moments.append(event.starts_at - timedelta(days=reminders.days_before))
+        if reminders.final_note:
+            moments.append(event.starts_at)
+    return sorted(moments)
 
 
 def cycle_lines(report: CycleReport, settings: Settings, *, dry_run: bool) -> list[str]:
@@ -89,7 +90,7 @@ def cycle_lines(report: CycleReport, settings: Settings, *, dry_run: bool) -> li
     rows: list[list[Any]] = [
         [
             h.uid,
-            settings.event.local(h.arrival).strftime("%d.%m.%Y %H:%M:%S"),
+            h.arrival.astimezone(settings.zone).strftime("%d.%m.%Y %H:%M:%S"),
             shown(h.sender or "-"),
             h.kind,
             h.decision,

@@ -245,7 +245,7 @@ def _new_attendee(
     else:
         status = Status.WAITLISTED
     return Attendee(
-        id=f"{request.message_key}#{index}",
+        id=attendee_id(state, request.message_key, index),
         name=person.name,
         email=person.email,
         organization=person.organization,
@@ -258,7 +258,15 @@ def _new_attendee(
         message_key=request.message_key,
         language=request.intent.language,
         registered_by=request.sender,
+        event=state.event,
     )
+
+
+def attendee_id(state: AllocationState, message_key: str, index: int) -> str:
+    """Stable: the mail and the person's place in it, and in a series the event."""
+    if state.series:
+        return f"{message_key}#{state.event}#{index}"
+    return f"{message_key}#{index}"
 
 
 def _registration_outcome(placements: tuple[Placement, ...]) -> tuple[Outcome, ReplyKind]:

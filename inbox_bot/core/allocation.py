@@ -63,6 +63,10 @@ class AllocationState:
     event_start: datetime
     attendees: Mapping[str, Attendee] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    # Which event of the series this is ("" for the one event of an [event] config);
+    # in a series, attendee ids carry the key: one mail may place a person in several.
+    event: str = ""
+    series: bool = False
 
     def confirmed(self) -> list[Attendee]:
         return sorted(

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 
 from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
-from inbox_bot.config import Settings
+from inbox_bot.config import EventSettings, Settings
 from inbox_bot.core.parse import one_line
 
 FILENAME = "einladung.ics"
@@ -24,27 +24,32 @@ PRODID = "-//inbox-bot//Anmeldung per E-Mail//DE"
 _UID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://inbox-bot.invalid/event-uid")
 
 
-def event_uid(settings: Settings, recipient: str) -> str:
+def event_uid(settings: Settings, event: EventSettings, recipient: str) -> str:
     """Stable per event and calendar owner: the same UID for every file one address gets.
 
     The file goes into the recipient's calendar, so a later file for the same address
     (a colleague moved up, a second registration) updates that one entry instead of
     adding a second one.
     """
-    event = settings.event
     key = f"{event.title}|{event.starts_at.isoformat()}|{recipient.strip().lower()}"
     return f"{uuid.uuid5(_UID_NAMESPACE, key)}@{settings.smtp.id_domain}"
 
 
 def invitation(
-    settings: Settings, *, recipient: str, summary: str, description: str, now: datetime
+    settings: Settings,
+    event: EventSettings,
+    *,
+    recipient: str,
+    summary: str,
+    description: str,
+    now: datetime,
 ) -> bytes:
     """A VCALENDAR with one VEVENT, as CRLF-terminated UTF-8 bytes."""
-    event, smtp = settings.event, settings.smtp
+    smtp = settings.smtp
     start, end = event.local(event.starts_at), event.local(event.ends_at)
 
     entry = Event()
-    entry.add("uid", event_uid(settings, recipient))
+    entry.add("uid", event_uid(settings, event, recipient))
     entry.add("dtstamp", now.astimezone(UTC))
     entry.add("sequence", 0)
     entry.add("dtstart", start)  # DTSTART;TZID=Europe/Berlin:20181205T100000

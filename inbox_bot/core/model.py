@@ -164,6 +164,8 @@ class Attendee:
     language: str = "de"
     # The From address of the registering mail (not its Reply-To): who may cancel.
     registered_by: str = ""
+    # The event of the series this place is in ("" in an [event] config).
+    event: str = ""
 
     @property
     def queue_order(self) -> tuple[datetime, int, int]:

@@ -15,6 +15,7 @@ Acceptances (with a seat) and promotions also carry the event as `einladung.ics`
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import uuid
@@ -32,7 +33,7 @@ from typing import Any
 import jinja2
 from jinja2.runtime import Macro
 
-from inbox_bot.config import Settings
+from inbox_bot.config import EventSettings, Settings
 from inbox_bot.core import ics
 from inbox_bot.core.allocate import Decision, Notify, Placement, Request
 from inbox_bot.core.dates import event_facts, local_time
@@ -67,8 +68,11 @@ class Original:
 
 
 class Renderer:
-    def __init__(self, settings: Settings) -> None:
+    """Renders the mails of one event (`for_event` gives the renderer of another)."""
+
+    def __init__(self, settings: Settings, event: EventSettings | None = None) -> None:
         self.settings = settings
+        self.event = event or settings.events[0]
         folders = [default_template_folder()]
         if settings.templates.folder:
             folders.insert(0, settings.templates.folder)
@@ -81,6 +85,12 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+
+    def for_event(self, event: EventSettings) -> Renderer:
+        """The same templates, for another event of the series."""
+        other = copy.copy(self)
+        other.event = event
+        return other
 
     def template_sources(self) -> list[str]:
         """The text of every mail text template in use (staff copies and defaults): what
@@ -104,7 +114,7 @@ class Renderer:
     def subject(self, kind: str, language: str) -> str:
         """The subject of a mail of `kind`: its macro in `_subjects.txt`. compose() makes
         it one clean line (header_safe), whatever a staff copy of the macro gives."""
-        event = event_facts(self.settings.event, template_language(language))
+        event = event_facts(self.event, template_language(language))
         event["title"] = one_line(event["title"])
         return self.wording(SUBJECTS, kind, language, event=event)
 
@@ -198,6 +208,7 @@ class Renderer:
             summary, description = self.calendar_texts(placements, language)
             return ics.invitation(
                 self.settings,
+                self.event,
                 recipient=recipient,
                 summary=summary,
                 description=description,
@@ -209,7 +220,7 @@ class Renderer:
 
     def calendar_texts(self, placements: Sequence[Placement], language: str) -> tuple[str, str]:
         """Summary and description of the calendar entry, from `_calendar.txt`."""
-        event = self.settings.event
+        event = self.event
         facts = event_facts(event, template_language(language))
         seats = [
             {"name": one_line(p.attendee.name or "(ohne Namen)", limit=120), "seat": seat}
@@ -251,7 +262,7 @@ class Renderer:
     def context(
         self, placements: tuple[Placement, ...], language: str, *, arrival: datetime
     ) -> dict[str, Any]:
-        event = self.settings.event
+        event = self.event
         return {
             "event": event_facts(event, language),
             "arrival": local_time(arrival, event, language),

@@ -9,7 +9,7 @@ get ids of their own ("replay-SEQ#n"), and are compared by name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from inbox_bot.core.allocate import AllocationState, Request, apply, decide, promote_free_seats
@@ -18,15 +18,25 @@ from inbox_bot.core.model import Attendee, Intent, Kind, Person, Status
 from inbox_bot.core.names import name_tokens
 
 
-def replay(records: Iterable[tuple[int, AuditRecord]], empty: AllocationState) -> AllocationState:
-    """The allocation the log's records lead to, from an empty state with our settings."""
-    state = empty
+def replay(
+    records: Iterable[tuple[int, AuditRecord]], empty: Mapping[str, AllocationState]
+) -> dict[str, AllocationState]:
+    """The allocation of each event (by key) the log's records lead to, from empty
+    states with our settings. A record without an event (written before the series)
+    belongs to the first event."""
+    states = dict(empty)
+    first = next(iter(states))
     for seq, record in records:
+        if not isinstance(record, MailRecord | StaffRecord):
+            continue
+        key = record.event or first
+        if key not in states:
+            continue  # an event no longer configured: nothing to compare it with
         if isinstance(record, MailRecord):
-            state = _mail(state, seq, record)
-        elif isinstance(record, StaffRecord):
-            state = _staff(state, record)
-    return state
+            states[key] = _mail(states[key], seq, record)
+        else:
+            states[key] = _staff(states[key], record)
+    return states
 
 
 def _mail(state: AllocationState, seq: int, record: MailRecord) -> AllocationState:
@@ -61,7 +71,8 @@ def _message_key(persons: tuple[PersonEntry, ...], seq: int) -> str:
     """The key of the mail the persons came with: their ids are KEY#n."""
     for person in persons:
         if person.attendee_id and "#" in person.attendee_id and not person.duplicate:
-            return person.attendee_id.rsplit("#", 1)[0]
+            # KEY#n, or in a series KEY#event#n: a message key holds no "#"
+            return person.attendee_id.split("#", 1)[0]
     return f"replay-{seq}"
 
 

@@ -37,7 +37,7 @@ from inbox_bot.config import Settings
 from inbox_bot.core.visible import shown
 from inbox_bot.errors import AlreadyRunning, ConfigError, InboxBotError
 from inbox_bot.ui.export import attendees_csv, attendees_xlsx
-from inbox_bot.ui.options import CONFIG
+from inbox_bot.ui.options import CONFIG, EVENT, chosen_event
 from inbox_bot.ui.report import DEFAULT_FILE, refresh_report, write_report
 from inbox_bot.ui.staff_cli import COMMANDS as STAFF_COMMANDS
 
@@ -136,19 +136,29 @@ def write_staff_page(deps: Deps) -> None:
 
 @cli.command()
 @CONFIG
-def status(config_path: Path) -> None:
-    """Seats taken and free, waitlist, mail waiting for staff."""
+@EVENT
+def status(config_path: Path, event_key: str | None) -> None:
+    """Seats taken and free, waitlist, mail waiting for staff (per event of a series)."""
     settings = settings_from(config_path)
+    only = chosen_event(settings, event_key)
     with open_store(settings.storage.database) as store:
         counts = store.counts()
-        capacity = settings.event.capacity
-        rows = [
-            ("Veranstaltung / event", settings.event.title),
-            ("Plätze belegt / seats taken", f"{counts['confirmed']} von {capacity}"),
-            ("Plätze frei / seats free", max(0, capacity - counts["confirmed"])),
-            ("Warteliste / waitlist", counts["waitlisted"]),
-            ("Abgemeldet / cancelled", counts["cancelled"]),
-            ("Zu spät / late", counts["late"]),
+        rows: list[tuple[str, object]] = []
+        for event in settings.events:
+            if only is not None and event.key != only:
+                continue
+            mine = store.counts(event.key)
+            capacity = event.capacity
+            name = f"{event.title} [{event.key}]" if settings.series else event.title
+            rows += [
+                ("Veranstaltung / event", name),
+                ("Plätze belegt / seats taken", f"{mine['confirmed']} von {capacity}"),
+                ("Plätze frei / seats free", max(0, capacity - mine["confirmed"])),
+                ("Warteliste / waitlist", mine["waitlisted"]),
+                ("Abgemeldet / cancelled", mine["cancelled"]),
+                ("Zu spät / late", mine["late"]),
+            ]
+        rows += [
             ("Wartet auf Bearbeitung / needs staff", counts["review"]),
             ("Antworten im Postausgang / replies waiting", counts["outbox_pending"]),
             ("Antworten fehlgeschlagen / replies failed", counts["outbox_failed"]),

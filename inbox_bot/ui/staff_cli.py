@@ -87,11 +87,11 @@ def _show(data: bytes) -> str:
 def review(config_path: Path) -> None:
     """List the mail waiting for staff, with the reason."""
     with session(config_path) as deps:
-        event = deps.settings.event
+        zone = deps.settings.zone
         table = [
             [
                 row.reference,
-                event.local(row.received_at).strftime("%d.%m.%Y %H:%M"),
+                row.received_at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
                 shown(row.sender or "-"),
                 row.kind,
                 shown(row.review_reason),
@@ -219,12 +219,14 @@ def purge_(config_path: Path, yes: bool, days: int | None) -> None:
         keep = days if days is not None else deps.settings.privacy.retention_days
         if not yes:
             click.confirm(f"Personenbezogene Daten löschen ({keep} Tage nach Ende)?", abort=True)
-        if not purge(deps, deps.clock(), keep):
+        purged = purge(deps, deps.clock(), keep)
+        if not purged:
             click.echo(f"Noch nicht: Löschung erst {keep} Tage nach dem Ende.")
             return
         rewrite_log_file(deps.store, deps.settings.storage.log)
         refresh_report(deps.settings, deps.store, deps.clock())
-        click.echo("Personenbezogene Daten gelöscht; Zählungen bleiben erhalten.")
+        which = f" ({shown(', '.join(purged))})" if deps.settings.series else ""
+        click.echo(f"Personenbezogene Daten gelöscht{which}; Zählungen bleiben erhalten.")
 
 
 @click.command(name="forget")

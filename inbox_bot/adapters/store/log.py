@@ -42,9 +42,16 @@ class Log(Base):
             (key, value),
         )
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, event: str | None = None) -> dict[str, int]:
+        """Places by status (of one event, or of all), mail for staff, the outbox."""
         out = {str(s): 0 for s in Status}
-        for status, n in self._all("SELECT status, COUNT(*) FROM attendees GROUP BY status"):
+        if event is None:
+            by_status = self._all("SELECT status, COUNT(*) FROM attendees GROUP BY status")
+        else:
+            by_status = self._all(
+                "SELECT status, COUNT(*) FROM attendees WHERE event = ? GROUP BY status", (event,)
+            )
+        for status, n in by_status:
             out[status] = n
         out["review"] = self._count(
             "SELECT COUNT(*) FROM messages WHERE needs_review = 1 AND resolved = 0"

@@ -60,8 +60,8 @@ class Messages(Base):
             cursor = db.execute(
                 """INSERT INTO messages (folder, uidvalidity, uid, message_key, message_id,
                    raw_sha256, received_at, processed_at, sender, reply_to, subject, kind,
-                   decision, needs_review, review_reason, raw)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                   decision, needs_review, review_reason, raw, events)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                 (
                     message.folder,
                     message.uidvalidity,
@@ -79,6 +79,7 @@ class Messages(Base):
                     int(message.needs_review),
                     message.review_reason,
                     message.raw,
+                    json.dumps(list(message.events)) if message.events else None,
                 ),
             )
             ref = cursor.lastrowid
@@ -127,8 +128,9 @@ class Messages(Base):
         for a in sorted(changes, key=lambda a: a.status is Status.CONFIRMED):
             db.execute(
                 """INSERT INTO attendees (id, message_key, position, name, email, organization,
-                   contact, status, seat, arrival, uid, language, updated_at, registered_by)
-                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                   contact, status, seat, arrival, uid, language, updated_at, registered_by,
+                   event)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                    ON CONFLICT (id) DO UPDATE SET status = excluded.status,
                    seat = excluded.seat, name = excluded.name,
                    updated_at = excluded.updated_at""",
@@ -147,14 +149,34 @@ class Messages(Base):
                     a.language,
                     iso(now),
                     a.registered_by or a.contact,
+                    a.event,
                 ),
             )
 
     # --- attendees ---
 
-    def attendees(self) -> list[Attendee]:
-        rows = self._all("SELECT * FROM attendees ORDER BY arrival, uid, position")
+    def attendees(self, event: str | None = None) -> list[Attendee]:
+        """Everyone, or the places of one event, in arrival order."""
+        if event is None:
+            rows = self._all("SELECT * FROM attendees ORDER BY arrival, uid, position")
+        else:
+            rows = self._all(
+                "SELECT * FROM attendees WHERE event = ? ORDER BY arrival, uid, position",
+                (event,),
+            )
         return [attendee_row(r) for r in rows]
+
+    def adopt_unkeyed(self, event: str) -> int:
+        """Places of an [event] config (key '') into the first of [[events]]: the config
+        became a series; nobody loses a place. Returns how many moved."""
+        return self._change("UPDATE attendees SET event = ? WHERE event = ''", (event,))
+
+    def set_events(self, message_ref: int, events: Sequence[str]) -> None:
+        """The events a message was placed in after all (inbox-bot assign)."""
+        self._change(
+            "UPDATE messages SET events = ? WHERE id = ?",
+            (json.dumps(list(events)) if events else None, message_ref),
+        )
 
     # --- finding mail ---
 

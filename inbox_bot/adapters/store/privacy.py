@@ -7,6 +7,7 @@ rebuilds the file (VACUUM) so that no old page keeps a name.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -108,6 +109,42 @@ class Privacy(Base):
             )
             db.execute("UPDATE outbox SET data = X'', recipient = ?", (REDACTED,))
             db.execute("DELETE FROM meta WHERE key LIKE 'alert%' OR key LIKE 'last_%error'")
+            rewrite_log(db, anonymize)
+            append_log_record(db, final)
+        self._rebuild()
+
+    def purge_event(
+        self,
+        event: str,
+        message_refs: Sequence[int],
+        anonymize: RecordChange,
+        final: Mapping[str, Any],
+    ) -> None:
+        """One event's personal data goes: its attendees, the given mails, the replies
+        about them; the log through `anonymize`; the counts stay."""
+        with self.transaction() as db:
+            ids = [r[0] for r in db.execute("SELECT id FROM attendees WHERE event = ?", (event,))]
+            db.execute(
+                "UPDATE attendees SET name = ?, email = NULL, organization = NULL, contact = ?, "
+                "registered_by = ? WHERE event = ?",
+                (REDACTED, REDACTED, REDACTED, event),
+            )
+            for ref in message_refs:
+                db.execute(
+                    "UPDATE messages SET sender = NULL, reply_to = NULL, subject = NULL, "
+                    "raw = NULL, message_id = NULL, review_reason = CASE WHEN review_reason = '' "
+                    "THEN '' ELSE ? END WHERE id = ?",
+                    (REDACTED, ref),
+                )
+            wanted, refs = set(ids), set(message_refs)
+            for row_id, ref, about in list(
+                db.execute("SELECT id, message_ref, attendee_ids FROM outbox")
+            ):
+                if ref in refs or wanted & set(json.loads(about or "[]")):
+                    db.execute(
+                        "UPDATE outbox SET data = X'', recipient = ? WHERE id = ?",
+                        (REDACTED, row_id),
+                    )
             rewrite_log(db, anonymize)
             append_log_record(db, final)
         self._rebuild()

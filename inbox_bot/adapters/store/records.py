@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,6 +68,7 @@ class MessageRecord:
     needs_review: bool
     review_reason: str
     raw: bytes | None  # kept for review entries only
+    events: tuple[str, ...] = ()  # the events the decision placed or withdrew people in
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,6 +93,7 @@ class MessageRow:
     resolved: bool
     marked: bool
     has_raw: bool
+    events: tuple[str, ...] = ()
 
     @property
     def waiting_for_staff(self) -> bool:
@@ -127,7 +130,7 @@ class LogEntry:
 MESSAGE_COLUMNS = (
     "id, folder, uidvalidity, uid, message_key, message_id, raw_sha256, received_at, "
     "sender, reply_to, subject, kind, decision, needs_review, review_reason, resolved, "
-    "marked, raw IS NOT NULL AS has_raw"
+    "marked, raw IS NOT NULL AS has_raw, events"
 )
 
 
@@ -151,6 +154,7 @@ def message_row(row: sqlite3.Row) -> MessageRow:
         resolved=bool(row["resolved"]),
         marked=bool(row["marked"]),
         has_raw=bool(row["has_raw"]),
+        events=tuple(json.loads(row["events"])) if row["events"] else (),
     )
 
 
@@ -169,6 +173,7 @@ def attendee_row(row: sqlite3.Row) -> Attendee:
         message_key=row["message_key"],
         language=row["language"],
         registered_by=row["registered_by"] or "",
+        event=row["event"],
     )
 
 

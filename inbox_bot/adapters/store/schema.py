@@ -108,6 +108,15 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (folder, uidvalidity, uid)
     );
     """,
+    # 6: a series of events: each place is in one event (its key; '' for the one event
+    # of an [event] config), seats are numbered per event; a message names its events
+    """
+    ALTER TABLE attendees ADD COLUMN event TEXT NOT NULL DEFAULT '';
+    DROP INDEX attendees_seat;
+    CREATE UNIQUE INDEX attendees_seat ON attendees (event, seat) WHERE status = 'confirmed';
+    CREATE INDEX attendees_event ON attendees (event, arrival, uid, position);
+    ALTER TABLE messages ADD COLUMN events TEXT;
+    """,
 )
 
 

@@ -92,7 +92,7 @@ def run_demo(workdir: Path | None) -> None:
         deliver(SAMPLES, servers)
         click.echo(
             f"{len(SAMPLES)} Beispiel-Mails im Postfach / sample mails in the mailbox {MAILBOX}, "
-            f"Plätze / seats: {settings.event.capacity}"
+            f"Plätze / seats: {settings.events[0].capacity}"
         )
         report, sent = _poll_and_show(settings, servers)
 
@@ -113,7 +113,8 @@ def _poll_and_show(settings: Settings, servers: MailServers) -> tuple[CycleRepor
             click.echo(line)
         sent = servers.sink.captured
 
-        output.heading(f"2. Platzvergabe / allocation ({settings.event.capacity} Plätze / seats)")
+        seats = settings.events[0].capacity
+        output.heading(f"2. Platzvergabe / allocation ({seats} Plätze / seats)")
         output.print_allocation(settings, store)
         output.print_date_notes(SAMPLES)
 

@@ -64,6 +64,9 @@ class MailRecord:
     # Why the bot read the mail so: the rule and the sentence ("registration: «Hiermit
     # melde ich mich an.»"), or the signal of an automatic mail.
     evidence: str = ""
+    # The event of the series the decision is in ("": an [event] config, or mail in no
+    # event). A mail for two events leaves one record per event.
+    event: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,6 +81,7 @@ class StaffRecord:
     message_id: str | None = None  # the mail the action is about
     reply_message_id: str | None = None  # resent: the reply
     about: str | None = None  # a note: whom or what it is about
+    event: str = ""  # the event of the series the action is in
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,6 +128,7 @@ def mail_record(
     message_id: str | None,
     reply_ids: Sequence[str],
     extra_reasons: Sequence[str] = (),
+    event: str = "",
 ) -> MailRecord:
     """The record of a decided mail."""
     first = decision.placements[0] if decision.placements else None
@@ -156,6 +161,7 @@ def mail_record(
         needs_review=decision.needs_review or bool(extra_reasons),
         reason=capped(" ".join([*decision.reasons, *extra_reasons])),
         evidence=request.intent.evidence[:300],
+        event=event,
     )
 
 

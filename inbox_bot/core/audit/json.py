@@ -61,6 +61,7 @@ def _mail_json(r: MailRecord, zone: ZoneInfo) -> dict[str, Any]:
         "needs_review": r.needs_review,
         "reason": r.reason,
         **({"evidence": r.evidence} if r.evidence else {}),
+        **({"event": r.event} if r.event else {}),
     }
 
 
@@ -80,6 +81,8 @@ def _staff_facts(r: StaffRecord) -> dict[str, Any]:
     for key in ("message_id", "reply_message_id", "about"):
         if getattr(r, key) is not None:
             facts[key] = getattr(r, key)
+    if r.event:
+        facts["event"] = r.event
     return facts
 
 
@@ -127,6 +130,7 @@ def from_json(data: Mapping[str, Any]) -> AuditRecord:
         needs_review=bool(data.get("needs_review")),
         reason=str(data.get("reason") or ""),
         evidence=str(data.get("evidence") or ""),
+        event=str(data.get("event") or ""),
     )
 
 
@@ -158,6 +162,7 @@ def _staff_from_json(data: Mapping[str, Any], time: datetime) -> StaffRecord:
         message_id=data.get("message_id"),
         reply_message_id=data.get("reply_message_id"),
         about=data.get("about"),
+        event=str(data.get("event") or ""),
     )
 
 

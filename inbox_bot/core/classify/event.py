@@ -77,6 +77,10 @@ class EventFacts:
     venue_stems: frozenset[str] = frozenset()
     keywords: tuple[str, ...] = ()
     days: frozenset[tuple[int, int]] = field(default_factory=frozenset)  # (month, day)
+    # For telling the events of a series apart: the day it takes place (not its
+    # deadline), and its venue without the town (a sender's own town names no event).
+    start: date | None = None
+    place_stems: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -87,6 +91,7 @@ class EventFacts:
         venue: str,
         dates: Iterable[date],
         keywords: Iterable[str] = (),
+        start: date | None = None,
     ) -> EventFacts:
         days = frozenset(dates)
         return cls(
@@ -97,6 +102,8 @@ class EventFacts:
             venue_stems=frozenset(stems(venue)),
             keywords=tuple(fold(k) for k in keywords if k.strip()),
             days=frozenset((d.month, d.day) for d in days),
+            start=start,
+            place_stems=frozenset(stems(_TOWN_AFTER_POSTCODE.sub(" ", venue))),
         )
 
     def named_in(self, text: str) -> bool:
@@ -112,6 +119,10 @@ class EventFacts:
     def is_ours(self, day: tuple[int, int, int | None]) -> bool:
         month, dom, year = day
         return (month, dom) in self.days and (year is None or year in {d.year for d in self.dates})
+
+
+# "..., 45886 Gelsenkirchen": the town after the postcode
+_TOWN_AFTER_POSTCODE = re.compile(r"\b\d{4,5}\s+[^\W\d_][\w .-]*$")
 
 
 def dates_in(text: str, default_year: int = 0) -> list[tuple[int, int, int | None]]:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from babel.dates import format_date, format_datetime
 
-from inbox_bot.config import Settings
+from inbox_bot.config import EventSettings
 from inbox_bot.core.timeline import SeatPoint
 
 
@@ -75,11 +75,10 @@ class _Axes:
 
 
 def seat_chart(
-    points: Sequence[SeatPoint], capacity: int, now: datetime, settings: Settings
+    points: Sequence[SeatPoint], capacity: int, now: datetime, event: EventSettings
 ) -> Chart:
-    event = settings.event
     deadline = event.registration_deadline
-    axes = _axes(points, capacity, now, settings)
+    axes = _axes(points, capacity, now, event)
     last = max((p.when for p in points), default=axes.start)
     # The line runs on to "now" while registration is open, else to the last change.
     until = min(max(now, last), axes.end) if points else axes.start
@@ -101,7 +100,7 @@ def seat_chart(
         empty=not points,
         line=line,
         area=f"{line}V{axes.y(0)}Z",
-        markers=tuple(_marker(p, axes, capacity, settings) for p in points),
+        markers=tuple(_marker(p, axes, capacity, event) for p in points),
         x_ticks=_x_ticks(axes),
         y_ticks=tuple(
             Tick(pos=axes.y(v), label=str(v)) for v in range(0, axes.y_max + 1, axes.y_step)
@@ -118,9 +117,9 @@ def seat_chart(
     )
 
 
-def _axes(points: Sequence[SeatPoint], capacity: int, now: datetime, settings: Settings) -> _Axes:
-    zone = settings.event.zone
-    deadline = settings.event.registration_deadline
+def _axes(points: Sequence[SeatPoint], capacity: int, now: datetime, event: EventSettings) -> _Axes:
+    zone = event.zone
+    deadline = event.registration_deadline
     times = [p.when for p in points]
     first = min(times, default=min(now, deadline))
     last = max(times, default=first)
@@ -136,9 +135,9 @@ def _axes(points: Sequence[SeatPoint], capacity: int, now: datetime, settings: S
     return _Axes(start=start, end=end, y_max=y_max, y_step=y_step)
 
 
-def _marker(point: SeatPoint, axes: _Axes, capacity: int, settings: Settings) -> Marker:
+def _marker(point: SeatPoint, axes: _Axes, capacity: int, event: EventSettings) -> Marker:
     local = format_datetime(
-        point.when.astimezone(settings.event.zone), "dd.MM.yyyy HH:mm 'Uhr'", locale="de"
+        point.when.astimezone(event.zone), "dd.MM.yyyy HH:mm 'Uhr'", locale="de"
     )
     what = []
     if point.freed:

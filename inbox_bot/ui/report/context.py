@@ -12,7 +12,7 @@ from babel.dates import format_datetime
 
 from inbox_bot.adapters.store import MessageRow, Store
 from inbox_bot.app.state import allocation_state
-from inbox_bot.config import Settings
+from inbox_bot.config import EventSettings, Settings
 from inbox_bot.core.allocate import AllocationState
 from inbox_bot.core.audit import from_json
 from inbox_bot.core.dates import event_facts
@@ -34,29 +34,70 @@ KIND_LABELS = {
 }
 
 
-def report_context(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
-    state = allocation_state(settings, store.attendees())
-    history = timeline(from_json(entry.data) for entry in store.log_after(0))
-    review = store.review_queue()
+def report_context(
+    settings: Settings, store: Store, now: datetime, only: str | None = None
+) -> dict[str, Any]:
+    """The page: an overview of the events (in a series), a section per event with its
+    lists, chart and door list, and the mail waiting for staff."""
+    events = [settings.event_for(only)] if only is not None else list(settings.events)
+    everyone = store.attendees()
+    records = [entry.data for entry in store.log_after(0)]
+    review = _review_for(settings, store, only)
+    sections = [_section(settings, event, everyone, records, len(review), now) for event in events]
     return {
-        "event": _event(settings),
+        "title": sections[0]["event"]["title"] if len(sections) == 1 else _series_title(events),
+        "series": len(sections) > 1,
+        "sections": sections,
         "generated": _long(now, settings),
         "last_poll": _iso_text(store.get_meta("last_poll_ok"), settings),
-        "has_swaps": any(p.freed or p.promoted for p in history.points),
         "notices": _notices(store, store.counts()),
-        "glance": _glance(settings, state, len(review), now),
-        **_lists(settings, state, history),
         "review": [_review_row(row, settings) for row in review],
-        "door": door_list(state.confirmed()),
-        "chart": seat_chart(history.points, state.capacity, now, settings),
     }
 
 
-def _event(settings: Settings) -> dict[str, Any]:
-    event = settings.event
+def _series_title(events: list[EventSettings]) -> str:
+    organizer = events[0].organizer
+    return f"Veranstaltungsreihe der {organizer}" if organizer else "Veranstaltungsreihe"
+
+
+def _review_for(settings: Settings, store: Store, only: str | None) -> list[MessageRow]:
+    """Mail waiting for staff: all of it, or with --event the mail of that event and the
+    mail that is in no event yet (someone must decide where it goes)."""
+    queue = store.review_queue()
+    if only is None or not settings.series:
+        return queue
+    return [row for row in queue if not row.events or only in row.events]
+
+
+def _section(
+    settings: Settings,
+    event: EventSettings,
+    everyone: list[Attendee],
+    records: list[dict[str, Any]],
+    review: int,
+    now: datetime,
+) -> dict[str, Any]:
+    state = allocation_state(settings, event, everyone)
+    mine = [r for r in records if not settings.series or r.get("event") == event.key]
+    history = timeline(from_json(data) for data in mine)
+    return {
+        "key": event.key or "event",
+        # what makes the page's anchors unique per event ("" in an [event] config)
+        "id": f"-{event.key}" if settings.series else "",
+        "event": _event(event),
+        "has_swaps": any(p.freed or p.promoted for p in history.points),
+        "glance": _glance(event, state, review, now),
+        **_lists(settings, state, history),
+        "door": door_list(state.confirmed()),
+        "chart": seat_chart(history.points, state.capacity, now, event),
+    }
+
+
+def _event(event: EventSettings) -> dict[str, Any]:
     deadline = event.local(event.registration_deadline)
     return {
         **event_facts(event, "de"),
+        "key": event.key,
         "capacity": event.capacity,
         "deadline_at": format_datetime(deadline, "dd.MM.yyyy, HH:mm 'Uhr'", locale="de"),
         "deadline_date": format_datetime(deadline, "dd.MM.yyyy", locale="de"),
@@ -70,10 +111,10 @@ def _by_status(state: AllocationState, status: Status) -> list[Attendee]:
 
 
 def _glance(
-    settings: Settings, state: AllocationState, review: int, now: datetime
+    event: EventSettings, state: AllocationState, review: int, now: datetime
 ) -> dict[str, Any]:
-    capacity = settings.event.capacity
-    deadline = settings.event.registration_deadline
+    capacity = event.capacity
+    deadline = event.registration_deadline
     confirmed = len(state.confirmed())
     return {
         "confirmed": confirmed,
@@ -190,12 +231,12 @@ def _name(a: Attendee) -> str:
 
 
 def _when(moment: datetime, settings: Settings) -> str:
-    return format_datetime(settings.event.local(moment), "dd.MM.yyyy HH:mm:ss", locale="de")
+    return format_datetime(moment.astimezone(settings.zone), "dd.MM.yyyy HH:mm:ss", locale="de")
 
 
 def _long(moment: datetime, settings: Settings) -> str:
     return format_datetime(
-        settings.event.local(moment), "EEEE, d. MMMM y, HH:mm 'Uhr'", locale="de"
+        moment.astimezone(settings.zone), "EEEE, d. MMMM y, HH:mm 'Uhr'", locale="de"
     )
 
 
@@ -203,7 +244,7 @@ def _iso_text(value: str | None, settings: Settings) -> str:
     if not value:
         return ""
     try:
-        moment = settings.event.local(datetime.fromisoformat(value))
+        moment = datetime.fromisoformat(value).astimezone(settings.zone)
     except ValueError:
         return value
     return format_datetime(moment, "dd.MM.yyyy, HH:mm 'Uhr'", locale="de")

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from inbox_bot.adapters.reader import message_id_of
 from inbox_bot.adapters.store import MessageRecord, MessageRow
-from inbox_bot.app.deps import Deps, Handled, current_state
+from inbox_bot.app.deps import Deps, Handled, current_states
+from inbox_bot.app.routing import route_mail
 from inbox_bot.core.allocate import Decision, Outcome, Request, decide
+from inbox_bot.core.allocation import to_staff
 from inbox_bot.core.audit import MailRecord, mail_record, to_json, undecided_record
 from inbox_bot.core.model import (
     FetchedMail,
@@ -28,6 +30,9 @@ from inbox_bot.core.model import (
     Unreadable,
 )
 from inbox_bot.core.render import Original
+from inbox_bot.core.render_series import Part
+from inbox_bot.core.render_series import replies as series_replies
+from inbox_bot.core.route import Signals
 from inbox_bot.errors import Interrupted, StoreError, TemplateError
 
 log = logging.getLogger(__name__)
@@ -81,16 +86,62 @@ def _decide_and_record(deps: Deps, mail: FetchedMail, sha: str) -> Handled:
     if known is not None:
         return _record_copy(deps, mail, sha, parsed, known)
     request = _request(deps, mail, parsed, result.intent, sha)
-    decision = decide(current_state(deps), request)
+    parts = decide_parts(deps, parsed, request)
     original = Original(
         message_id=parsed.message_id, subject=parsed.subject, references=parsed.references
     )
     try:
-        rows = deps.renderer.replies(decision, request, original, deps.clock())
+        rows = _replies(deps, parts, request, original)
         extra: list[str] = []
     except TemplateError as exc:
         rows, extra = [], [f"Antwort konnte nicht erstellt werden: {exc}"]
-    return _persist(deps, mail, sha, parsed, request, decision, rows, extra)
+    return _persist(deps, mail, sha, parsed, request, parts, rows, extra)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decided:
+    """One event's decision on the mail ("" : in no event of the series)."""
+
+    event: str
+    request: Request
+    decision: Decision
+
+
+def decide_parts(deps: Deps, parsed: ParsedMail, request: Request) -> list[Decided]:
+    """The mail decided in each event it is for (one, for an [event] config)."""
+    intent = request.intent
+    states = current_states(deps)
+    first = next(iter(states))
+    if intent.kind.automatic or intent.review_reasons:
+        return [Decided(event="", request=request, decision=decide(states[first], request))]
+    routed = route_mail(deps, parsed, intent, Signals(arrival=request.arrival), states)
+    if routed.problem is not None:
+        return [Decided(event="", request=request, decision=to_staff((routed.problem,)))]
+    if not routed.parts:  # a question, thanks: about one event, or about the series
+        key = routed.events[0] if len(routed.events) == 1 else ""
+        state = states[key or first]
+        return [Decided(event=key, request=request, decision=decide(state, request))]
+    decided = []
+    for key, persons in routed.parts:
+        part = replace(request, intent=replace(intent, persons=persons, events=()))
+        decided.append(Decided(event=key, request=part, decision=decide(states[key], part)))
+    return decided
+
+
+def _replies(
+    deps: Deps, parts: list[Decided], request: Request, original: Original
+) -> list[OutgoingRow]:
+    now, renderer = deps.clock(), deps.renderer
+    if len(parts) == 1:
+        only = parts[0]
+        own = (
+            renderer.for_event(deps.settings.event_for(only.event))
+            if only.event
+            else (renderer.for_series())
+        )
+        return own.replies(only.decision, only.request, original, now)
+    events = [Part(event=deps.settings.event_for(p.event), decision=p.decision) for p in parts]
+    return series_replies(renderer, events, request, original, now)
 
 
 def _request(
@@ -123,20 +174,28 @@ def _persist(
     sha: str,
     parsed: ParsedMail,
     request: Request,
-    decision: Decision,
+    parts: list[Decided],
     rows: list[OutgoingRow],
     extra: list[str],
 ) -> Handled:
     now = deps.clock()
-    record = mail_record(
-        now=now,
-        request=request,
-        decision=decision,
-        uidvalidity=mail.uidvalidity,
-        message_id=parsed.message_id,
-        reply_ids=[r.message_id for r in rows],
-        extra_reasons=extra,
-    )
+    series = deps.settings.series
+    records = [
+        mail_record(
+            now=now,
+            request=part.request,
+            decision=part.decision,
+            uidvalidity=mail.uidvalidity,
+            message_id=parsed.message_id,
+            reply_ids=[r.message_id for r in rows if _about(r, part)],
+            extra_reasons=extra,
+            event=part.event if series else "",
+        )
+        for part in parts
+    ]
+    record = records[0]
+    needs_review = any(r.needs_review for r in records)
+    reasons = [_with_evidence(r) for r in records if r.needs_review]
     message = MessageRecord(
         folder=mail.folder,
         uidvalidity=mail.uidvalidity,
@@ -149,21 +208,40 @@ def _persist(
         reply_to=request.contact or None,
         subject=parsed.subject,
         kind=str(request.intent.kind),
-        decision=str(decision.outcome),
-        needs_review=record.needs_review,
-        review_reason=_with_evidence(record) if record.needs_review else "",
-        raw=mail.raw if record.needs_review else None,
+        decision=_outcome(parts, series),
+        needs_review=needs_review,
+        review_reason=" ".join(dict.fromkeys(reasons)),
+        raw=mail.raw if needs_review else None,
+        events=tuple(p.event for p in parts if p.event) if series else (),
     )
-    deps.store.record(message, decision.changes, rows, _json(deps, record), now)
+    changes = [a for part in parts for a in part.decision.changes]
+    deps.store.record(message, changes, rows, [_json(deps, r) for r in records], now)
     log.info(
         "uid=%s kind=%s decision=%s replies=%d review=%s",
         mail.uid,
         request.intent.kind,
-        decision.outcome,
+        message.decision,
         len(rows),
-        record.needs_review,
+        needs_review,
     )
-    return _handled(mail, record, tuple(r.kind for r in rows), decision)
+    handled = _handled(mail, record, tuple(r.kind for r in rows), parts)
+    return replace(handled, decision=message.decision, needs_review=needs_review)
+
+
+def _about(row: OutgoingRow, part: Decided) -> bool:
+    """A reply belongs in a part's record when it is about that part's persons (the
+    combined reply of a series is about all of them), or about nobody."""
+    ids = {pl.attendee.id for pl in (*part.decision.placements, *part.decision.promotions)}
+    ids |= {pl.attendee.id for n in part.decision.notices for pl in n.placements}
+    return not row.attendee_ids or bool(ids & set(row.attendee_ids))
+
+
+def _outcome(parts: list[Decided], series: bool) -> str:
+    """The decision as the review queue and the exports show it: per event in a series
+    decided in several ("energie: confirmed; daten: waitlisted")."""
+    if len(parts) == 1 or not series:
+        return str(parts[0].decision.outcome)
+    return "; ".join(f"{p.event}: {p.decision.outcome}" for p in parts)
 
 
 def _with_evidence(record: MailRecord) -> str:
@@ -174,12 +252,14 @@ def _with_evidence(record: MailRecord) -> str:
 
 
 def _handled(
-    mail: FetchedMail, record: MailRecord, replies: tuple[str, ...], decision: Decision | None
+    mail: FetchedMail, record: MailRecord, replies: tuple[str, ...], parts: list[Decided]
 ) -> Handled:
     persons: tuple[str, ...] = ()
-    if decision is not None:
-        persons = tuple(p.attendee.name for p in decision.placements) + tuple(
-            f"{p.attendee.name} (nachgerückt / moved up)" for p in decision.promotions
+    for part in parts:
+        where = f" [{part.event}]" if len(parts) > 1 else ""
+        persons += tuple(f"{p.attendee.name}{where}" for p in part.decision.placements)
+        persons += tuple(
+            f"{p.attendee.name} (nachgerückt / moved up){where}" for p in part.decision.promotions
         )
     return Handled(
         uid=mail.uid,
@@ -278,4 +358,4 @@ def _record_plain(deps: Deps, mail: FetchedMail, sha: str, plain: _Plain) -> Han
     )
     deps.store.record(message, (), (), _json(deps, record), now)
     log.info("uid=%s decision=%s review=%s", mail.uid, plain.decision, plain.review)
-    return _handled(mail, record, (), None)
+    return _handled(mail, record, (), [])

@@ -58,6 +58,8 @@ class ReplyKind(StrEnum):
     # To a person with her own address, when someone else registered or cancelled her.
     REGISTERED_NOTICE = "registered_notice"
     CANCELLED_NOTICE = "cancelled_notice"
+    # One reply to a mail decided in several events of a series, event by event.
+    SERIES = "series"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +132,8 @@ class Person:
     name: str
     email: str | None = None
     organization: str | None = None
+    # In a series: the events the mail names for this person (empty: the mail's).
+    events: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,6 +148,8 @@ class Intent:
     review_reasons: tuple[str, ...] = ()
     # For automatic mail: which signal gave it away.
     evidence: str = ""
+    # In a series: the keys of the events the mail names (core/classify/naming.py).
+    events: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

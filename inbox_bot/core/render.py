@@ -73,6 +73,8 @@ class Renderer:
     def __init__(self, settings: Settings, event: EventSettings | None = None) -> None:
         self.settings = settings
         self.event = event or settings.events[0]
+        # A reply about the whole series (a question naming no event) lists them all.
+        self.whole_series: tuple[EventSettings, ...] = ()
         folders = [default_template_folder()]
         if settings.templates.folder:
             folders.insert(0, settings.templates.folder)
@@ -89,7 +91,13 @@ class Renderer:
     def for_event(self, event: EventSettings) -> Renderer:
         """The same templates, for another event of the series."""
         other = copy.copy(self)
-        other.event = event
+        other.event, other.whole_series = event, ()
+        return other
+
+    def for_series(self) -> Renderer:
+        """The same templates, for a reply about no one event of the series."""
+        other = copy.copy(self)
+        other.whole_series = self.settings.events if self.settings.series else ()
         return other
 
     def template_sources(self) -> list[str]:
@@ -278,6 +286,12 @@ class Renderer:
             "self_cancelled": True,
             # The footer's paragraph on how seats are given (not in reminders).
             "seat_rules": True,
+            # In a series: the events a reply is about when it is not one (series.txt,
+            # or a question that names none), and the parts of a reply event by event.
+            "series_events": [event_facts(e, language) for e in self.whole_series],
+            "parts": [],
+            "any_confirmed": False,
+            "any_waitlisted": False,
             "privacy_notice": self.settings.privacy.text(language),
             "persons": [
                 {
@@ -302,7 +316,7 @@ class Renderer:
         text: str,
         now: datetime,
         original: Original | None,
-        calendar: bytes | None = None,
+        calendar: bytes | Sequence[tuple[str, bytes]] | None = None,
         attendee_ids: tuple[str, ...] = (),
     ) -> OutgoingRow:
         # "=?" would let the email package show an encoded word in To: instead of the
@@ -327,8 +341,11 @@ class Renderer:
         mail["X-Auto-Response-Suppress"] = "All"
         mail["X-Inbox-Bot-Loop"] = smtp.id_domain
         mail.set_content(text, charset="utf-8", cte="quoted-printable")
-        if calendar is not None:
-            _attach_calendar(mail, calendar)
+        if isinstance(calendar, bytes):
+            _attach_calendar(mail, calendar, ics.FILENAME)
+        elif calendar:
+            for filename, data in calendar:
+                _attach_calendar(mail, data, filename)
         data = mail.as_bytes()
         _check_headers(data, expected=set(mail.keys()), recipient=recipient)
         return OutgoingRow(
@@ -340,14 +357,14 @@ class Renderer:
         )
 
 
-def _attach_calendar(mail: EmailMessage, calendar: bytes) -> None:
+def _attach_calendar(mail: EmailMessage, calendar: bytes, filename: str) -> None:
     """multipart/mixed: the text, then the .ics (text/calendar; method=PUBLISH)."""
     mail.add_attachment(
         calendar.decode("utf-8"),
         subtype="calendar",
         charset="utf-8",
         cte="base64",  # keeps the CRLF line ends and folding of the .ics exact
-        filename=ics.FILENAME,
+        filename=filename,
         params={"method": "PUBLISH"},
     )
     for part in mail.iter_attachments():

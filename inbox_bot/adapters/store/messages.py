@@ -52,10 +52,11 @@ class Messages(Base):
         message: MessageRecord,
         changes: Sequence[Attendee],
         outgoing: Sequence[OutgoingRow],
-        log_record: Mapping[str, Any],
+        log_record: Mapping[str, Any] | Sequence[Mapping[str, Any]],
         now: datetime,
     ) -> int:
-        """A mail with its decision, attendee changes, replies and log record: all or none."""
+        """A mail with its decision, attendee changes, replies and log record(s, one per
+        event of a series): all or none."""
         with self.transaction() as db:
             cursor = db.execute(
                 """INSERT INTO messages (folder, uidvalidity, uid, message_key, message_id,
@@ -113,13 +114,14 @@ class Messages(Base):
         ref: int | None,
         changes: Sequence[Attendee],
         outgoing: Sequence[OutgoingRow],
-        log_record: Mapping[str, Any],
+        log_record: Mapping[str, Any] | Sequence[Mapping[str, Any]],
         now: datetime,
     ) -> None:
         self._write_attendees(db, changes, now)
         for row in outgoing:
             queue_reply(db, ref, row, now)
-        append_log_record(db, log_record)
+        for record in [log_record] if isinstance(log_record, Mapping) else log_record:
+            append_log_record(db, record)
 
     def _write_attendees(
         self, db: sqlite3.Connection, changes: Sequence[Attendee], now: datetime

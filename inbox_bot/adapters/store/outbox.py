@@ -145,6 +145,22 @@ class Outbox(Base):
                     found.add(attendee[0])
         return frozenset(found)
 
+    def events_of_replies(self, message_ids: Sequence[str]) -> tuple[str, ...]:
+        """The events of the persons our mails with these Message-IDs were about."""
+        found: list[str] = []
+        for message_id in message_ids[:50]:
+            row = self._one("SELECT attendee_ids FROM outbox WHERE message_id = ?", (message_id,))
+            if row is None or row["attendee_ids"] is None:
+                continue
+            ids = json.dumps([str(i) for i in json.loads(row["attendee_ids"])])
+            for (event,) in self._all(
+                "SELECT DISTINCT event FROM attendees WHERE id IN (SELECT value FROM json_each(?))",
+                (ids,),
+            ):
+                if event not in found:
+                    found.append(str(event))
+        return tuple(found)
+
     # --- notices the bot sends by itself (reminders, waitlist closed) ---
 
     def notices_done(self) -> frozenset[tuple[str, str]]:

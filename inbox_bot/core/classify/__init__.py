@@ -26,6 +26,7 @@ from inbox_bot.core.classify.context import (
     _TooManyPersons,
 )
 from inbox_bot.core.classify.intent import Mail, decide_intent, read
+from inbox_bot.core.classify.naming import with_events
 from inbox_bot.core.classify.persons import (
     _cancelled_persons,
     _unique,
@@ -77,13 +78,15 @@ def classify(mail: ParsedMail, ctx: Context) -> Intent:
     if not body.text.strip():
         return _unsure(Kind.OTHER, language, "Kein lesbarer Text in der Mail.")
     try:
-        return _intent(mail, body, ctx, language)
+        intent = _intent(mail, body, ctx, language)
     except _TooManyPersons:
         return _unsure(
             Kind.OTHER,
             language,
             f"Die Mail nennt mehr als {MAX_CANDIDATES} Personen: bitte von Hand prüfen.",
         )
+    # In a series: which events it names, for the mail and for each person.
+    return with_events(intent, mail.subject, body.text, ctx.events, mail.sender.email)
 
 
 def _intent(mail: ParsedMail, body: _Body, ctx: Context, language: str) -> Intent:

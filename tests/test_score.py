@@ -18,7 +18,7 @@ from inbox_bot.app.wiring import classify_context, example_settings, folder_sett
 # were the kinds sets (each for an event of its own, event.toml beside the mail).
 OWN_EXAMPLES = tuple(
     Path(__file__).parent / name
-    for name in ("mail", "mail2", "mail3", "kinds-workshop", "kinds-forum")
+    for name in ("mail", "mail2", "mail3", "kinds-workshop", "kinds-forum", "kinds-mobility")
     if (Path(__file__).parent / name / "labels.json").is_file()
 )
 

@@ -197,3 +197,112 @@ def test_organisation_from_signature_lines(signature: str, organization: str | N
     intent = classify(parse_mail(mail(body, "Lena Stratmann <lena.s@gmail.com>")), CTX)
     expected = organization or signature.rsplit("\n", 1)[-1].split(", ")[-1]
     assert [p.organization for p in intent.persons] == [expected]
+
+
+# ------------------------------------------------------------ more kinds, seen on a third set
+
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        (
+            "ich melde mich an. Mit mir kommt unser Amtsleiter Herr Reinhold Becker.\n\nGruß\n"
+            "Lena Stratmann",
+            ["Lena Stratmann", "Reinhold Becker"],
+        ),
+        (
+            "hiermit melde ich mich an, zusammen mit meinem Kollegen Kai Brandt.\n\nGruß\n"
+            "Lena Stratmann",
+            ["Lena Stratmann", "Kai Brandt"],
+        ),
+        (
+            "wir melden uns zu dritt an:\n\nName\nBereich\nE-Mail\nLena Stratmann\nPlanung\n"
+            "l.stratmann@beispiel-planung.de\nDr. Sevgi Aksoy\nDaten\ns.aksoy@beispiel-planung.de\n"
+            "Maik Terhorst\nBetrieb\nm.terhorst@beispiel-planung.de\n\nGruß\nLena Stratmann",
+            ["Lena Stratmann", "Sevgi Aksoy", "Maik Terhorst"],
+        ),
+    ],
+)
+def test_colleagues_in_every_case_and_tables_cell_by_cell(body: str, names: list[str]) -> None:
+    assert registered(body) == names
+
+
+def test_reply_to_an_office_mailbox_registers_the_person_named_in_the_text() -> None:
+    raw = (
+        "From: Sabine Terlinden <s.terlinden@castrop-rauxel.de>\r\n"
+        "Reply-To: Buero des Buergermeisters <buergermeisterbuero@castrop-rauxel.de>\r\n"
+        "To: smartcity@dortmund.de\r\nSubject: Anmeldung\r\nMessage-ID: <b@x>\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        "Herr Bürgermeister Hartmut Wiegand nimmt gern teil. Hiermit melde ich ihn an.\r\n\r\n"
+        "Mit freundlichen Grüßen\r\nSabine Terlinden\r\n"
+    ).encode()
+    intent = classify(parse_mail(raw), CTX)
+    assert [p.name for p in intent.persons] == ["Hartmut Wiegand"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Herr Yilmaz und ich kommen mit dem Auto. Kann man vor Ort parken?",
+        "We will come by car: is there parking for guests?",
+    ],
+)
+def test_how_registered_people_travel_is_no_new_registration(body: str) -> None:
+    intent = classify(parse_mail(mail(f"{body}\n\nGruß\nLena Stratmann")), CTX)
+    assert intent.kind is Kind.QUESTION
+
+
+@pytest.mark.parametrize(
+    ("body", "cancelled"),
+    [
+        (
+            "sodass ich leider nicht teilnehmen kann. Bitte streichen Sie mich; Frau Dr. "
+            "Aksoy und Herr Terhorst kommen wie vorgesehen.",
+            ["Lena Stratmann"],
+        ),
+        (
+            "Frau Dr. Aksoy kann leider doch nicht teilnehmen; bitte streichen Sie sie. Herr "
+            "Terhorst und ich kommen wie geplant.",
+            ["Aksoy"],
+        ),
+        (
+            "Tobias Reinke can't come after all. Please cancel his seat – I will still attend.",
+            ["Tobias Reinke"],
+        ),
+    ],
+)
+def test_only_the_clauses_that_cancel_name_whom(body: str, cancelled: list[str]) -> None:
+    intent = classify(parse_mail(mail(f"Hallo,\n\n{body}\n\nGruß\nLena Stratmann")), CTX)
+    assert intent.kind is Kind.CANCELLATION
+    assert [p.name for p in intent.persons] == cancelled
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Am 16. November habe ich eine Sitzung, sodass ich nicht nach Hamm kommen kann.",
+        "Leider werde ich an dem Tag nicht dabei sein können.",
+    ],
+)
+def test_a_decline_with_the_verb_at_the_end_is_a_decline(body: str) -> None:
+    intent = classify(parse_mail(mail(f"Hallo,\n\n{body}\n\nGruß\nLena Stratmann")), CTX)
+    assert intent.kind is Kind.CANCELLATION
+
+
+def test_a_decline_for_someone_registered_by_a_colleague_names_her_for_staff() -> None:
+    state = start()
+    raw = mail(
+        "Jannik kann leider nicht.\n\nGruß\nJannik Vogt", "Jannik Vogt <jv@datenhain.example>"
+    )
+    request = Request(
+        message_key="m9",
+        uid=9,
+        arrival=T0 + timedelta(hours=9),
+        sender="jv@datenhain.example",
+        contact="jv@datenhain.example",
+        intent=classify(parse_mail(raw), CTX),
+    )
+    decision = decide(state, request)
+    assert decision.outcome is Outcome.REVIEW
+    reason = " ".join(decision.reasons)
+    assert "Jannik Vogt (angemeldet von carla@datenhain.example)" in reason

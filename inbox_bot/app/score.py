@@ -117,7 +117,9 @@ class Ledger:
         persons: tuple[Person, ...] = _understood(intent, decision.placements, decision.outcome)
         self.last = decision
         kind = str(intent.kind)
-        if intent.kind is Kind.CANCELLATION and NO_REGISTRATION in decision.reasons:
+        if intent.kind is Kind.CANCELLATION and any(
+            r.startswith(NO_REGISTRATION) for r in decision.reasons
+        ):
             kind, persons = "other", ()  # a decline from someone who never registered
         fresh = [p for p in decision.placements if not p.duplicate]
         return Reading(

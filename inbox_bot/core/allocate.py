@@ -77,8 +77,8 @@ def decide(state: AllocationState, request: Request) -> Decision:
         if intent.kind is Kind.CANCELLATION:
             # A decline with a question from someone never registered is a decline first.
             _, problem = cancellation_targets(state, request)
-            if problem == NO_REGISTRATION:
-                return to_staff((NO_REGISTRATION, *intent.review_reasons))
+            if problem and problem.startswith(NO_REGISTRATION):
+                return to_staff((problem, *intent.review_reasons))
         return to_staff(intent.review_reasons)
     if intent.kind is Kind.REGISTRATION:
         return _register(state, request)

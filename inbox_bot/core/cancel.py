@@ -84,6 +84,21 @@ def cancelled_notices(cancelled: Iterable[Attendee], told: str, by: str) -> tupl
     )
 
 
+def _namesakes(state: AllocationState, request: Request) -> str:
+    """Registered under the name the mail gives, by someone else: staff may check and
+    cancel by hand; the mail itself may not (anybody can write a name)."""
+    names = [p.name for p in request.intent.persons if p.name]
+    found = [
+        a
+        for a in state.attendees.values()
+        if a.active and any(names_match(n, a.name) for n in names)
+    ]
+    if not found:
+        return ""
+    who = ", ".join(f"{a.name} (angemeldet von {a.registrant})" for a in found[:3])
+    return f" Gleichnamig angemeldet: {who}; bitte prüfen und ggf. mit inbox-bot cancel abmelden."
+
+
 def cancellation_targets(
     state: AllocationState, request: Request
 ) -> tuple[list[Attendee], str | None]:
@@ -112,7 +127,7 @@ def cancellation_targets(
         )
     ]
     if not mine:
-        return [], NO_REGISTRATION
+        return [], NO_REGISTRATION + _namesakes(state, request)
     named = request.intent.persons
     if not named:
         own = [a for a in mine if same_address(sender, a.email)]

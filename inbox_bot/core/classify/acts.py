@@ -72,6 +72,7 @@ CANCELS = re.compile(
     r"|\b(?:kann|können|könne|werde|werden)\b.{0,60}?\bnicht\b.{0,40}?"
     r"\b(?:teilnehmen|kommen|dabei sein|wahrnehmen)\b"
     r"|\bnicht\s+(?:mehr\s+)?(?:teilnehmen|kommen|dabei sein)\b|\bverhindert\b"
+    r"|\bnicht\b.{0,40}?\b(?:teilnehmen|kommen|dabei\s+sein)\s+(?:kann|können|werde|werden)\b"
     r"|\b(?:kann|können)\b.{0,60}?\bnicht\b[\s.!,]*$"
     r"|\bteilnahme\b.{0,40}?\bnicht\s+möglich\b|\bnicht\s+möglich\b.{0,40}?\bteilnahme\b"
     r"|\bmuss\b.{0,20}?\bpassen\b|\bpassen\s+müssen\b|\bschaff(?:e|t|en)\s+es\b.{0,30}?\bnicht\b"
@@ -110,7 +111,10 @@ INFORMS = re.compile(
     r"|\bkurze\s+info\b|\bzur\s+info(?:rmation)?\b|\bnur\s+zur\s+info\b"
     r"|\blate\b|\bleave\s+(?:early|at)\b|\bhave to leave\b|\bname badge\b|\bbadge\b"
     r"|\bvegetarian\b|\bdietary\b|\ballerg|\bbring\b.{0,40}?\b(?:laptop|colleague|guest)\b"
-    r"|\bjust to let you know\b|\bfor your information\b|\bfyi\b|\bwheelchair\b",
+    r"|\bjust to let you know\b|\bfor your information\b|\bfyi\b|\bwheelchair\b"
+    # how someone travels: "wir kommen mit dem Auto", "I'll come by train"
+    r"|\bmit\s+(?:dem|der|einem)\s+(?:auto|pkw|wagen|zug|bahn|bus|rad|fahrrad|e-bike|öpnv)\b"
+    r"|\bmit\s+(?:öpnv|bus\s+und\s+bahn)\b|\bby\s+(?:car|train|bus|bike|bicycle)\b",
     _I,
 )
 # Being registered already, said as a state or told of: no act of registering.

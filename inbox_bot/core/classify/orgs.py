@@ -62,7 +62,7 @@ def _listed_org_line(lines: list[str]) -> str | None:
             line,
             flags=re.I,
         )
-        line = line.split("|")[0].strip()
+        line = re.split(r"\s[|·•]\s|\|", line)[0].strip()
         if re.search(r"\d{4,}", line):
             continue
         if re.search(rules.LEGAL_FORM_END, line) and rules.ORGANIZATION_LINE.fullmatch(line):

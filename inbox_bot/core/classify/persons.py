@@ -35,8 +35,13 @@ def registrants(
         name = canonical_name(author.name) or _signature_name(body.signature)
         org = _org_for(author.email, ctx) or _organization(author, body, ctx)
         return (Person(name=name, email=author.email, organization=org),)
-    if mail.reply_to and clean_address(mail.reply_to.email) != clean_address(mail.sender.email):
-        # On behalf: an assistant set Reply-To to the person who attends.
+    if (
+        mail.reply_to
+        and clean_address(mail.reply_to.email) != clean_address(mail.sender.email)
+        and not _is_mailbox(mail.reply_to.name or "")
+    ):
+        # On behalf: an assistant set Reply-To to the person who attends. (To an
+        # office's mailbox: the person named in the text attends, read below.)
         principal = _principal(mail.reply_to, body)
         org = _organization(mail.reply_to, body, ctx) or sender_org
         return (Person(name=principal, email=mail.reply_to.email, organization=org),)
@@ -123,7 +128,36 @@ def _forwarded_author(mail: ParsedMail, body: _Body, ctx: Context) -> Address | 
 
 def _listed_persons(text: str, ctx: Context) -> list[tuple[str, str | None, str | None]]:
     """Persons in a list or table, with address and organisation if given."""
-    return _persons_per_line(text) or _persons_per_block(text)
+    return _persons_per_line(text) or _persons_per_block(text) or _persons_per_header_row(text)
+
+
+def _persons_per_header_row(text: str) -> list[tuple[str, str | None, str | None]]:
+    """A table whose cells came out one per line, header row first ("Name / Bereich /
+    E-Mail"), no blank lines: the header's width cuts the lines into rows."""
+    lines = [line.strip() for line in text.splitlines()]
+    for start, line in enumerate(lines):
+        if not re.fullmatch(r"(?i:name|vorname|nachname|teilnehmer(?:in)?)", line):
+            continue
+        width = 1
+        while start + width < len(lines) and rules.TABLE_HEADER_CELL.fullmatch(
+            lines[start + width]
+        ):
+            width += 1
+        if width < 2:
+            continue
+        rows = []
+        at = start + width
+        while at + width <= len(lines) and all(lines[at : at + width]):
+            cells = lines[at : at + width]
+            name = _name_cell(cells[:1])
+            if not name:
+                break
+            email = next((m.group(0) for c in cells if (m := rules.EMAIL_IN_TEXT.search(c))), None)
+            rows.append((name, clean_address(email) if email else None, None))
+            at += width
+        if len(rows) >= 2:
+            return _candidates(iter(rows))
+    return []
 
 
 def _persons_per_block(text: str) -> list[tuple[str, str | None, str | None]]:
@@ -263,7 +297,9 @@ def _cancelled_persons(mail: ParsedMail, body: _Body, ctx: Context) -> tuple[Per
     assert mail.sender is not None
     own = _sender_name(mail.sender, body)
     # Only persons in the sentences that cancel: "Herr Albers und ich bleiben angemeldet."
-    cancelling = "\n".join(s for s in _sentences(body.text) if rules.CANCELLATION.search(s))
+    # Clause by clause: "streichen Sie mich; Frau Dr. Lohmeyer und Herr Kortmann kommen".
+    clauses = (c for s in _sentences(body.text) for c in re.split(r"\s*[;–—]\s+|\s+-\s+", s))
+    cancelling = "\n".join(c for c in clauses if rules.CANCELLATION.search(c))
     named = [n for n, _, _ in _named_persons(cancelling, exclude=own)]
     named += [
         n

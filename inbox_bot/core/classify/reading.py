@@ -149,6 +149,8 @@ def mark_as_written(text: str) -> Sentence:
         act = None  # "please add me to your mailing list" asks for mail, not for a seat
     # A negation counts where the act is: "ich nehme nicht teil", not "falls nicht, ...".
     near = text[max(0, act.start() - 30) : act.end()] if act else ""
+    # ... within the act's own clause: "es ist noch nicht zu spät: Hiermit melde ich mich an"
+    near = re.split(r"[:;]\s", near)[-1] if act else ""
     return Sentence(
         text=text,
         question=question,

@@ -50,6 +50,8 @@ CANCELLATION = re.compile(
     r"zur(?:ü|ue)ckziehen|zur(?:ü|ue)ckzuziehen|zur(?:ü|ue)cknehmen|streichen|austragen|"
     r"nicht\s+(?:mehr\s+)?(?:teilnehmen|dabei sein|kommen)|nicht\s+dabei\s+sein|"
     r"nicht\s+teilnehmen|verhindert|kann\s+(?:am\s+\S+\s+(?:\S+\s+)?)?leider\s+nicht\b|"
+    r"\bnicht\b.{0,40}?\b(?:teilnehmen|kommen|dabei\s+sein)\s+(?:kann|können|werde|werden)\b|"
+    r"\b(?:kann|können|wird|werden)\b.{0,60}?\bnicht\b.{0,40}?\b(?:teilnehmen|kommen|dabei)\b|"
     r"\bcancel|withdraw|can(?:no|')t\s+(?:attend|make it|come)|unable to attend|"
     r"no longer (?:attend|able)|not be able to (?:attend|come)|"
     # "Jannik muss leider passen", "ich schaffe es leider nicht"
@@ -99,15 +101,19 @@ ADDRESSED_PERSON = re.compile(
 )
 # "our Head of Department, Prof. Dr. Sabine Engelhardt-Kühn", "unseren Beigeordneten Dr. Max
 # Beispiel"
+# A known function may stand right before the name; any other word ("unserer Stabsstelle
+# Smart City") only with a salutation or a title between: "our Head of Unit, Dr. ...".
 ON_BEHALF = re.compile(
-    rf"\b(?i:our|my|unsere[nrms]?|meine[nrms]?)\s+"
-    rf"(?:{_FUNCTION}|[A-Z][a-z]+(?:\s+(?:of|for)\s+[A-Z][a-z]+)?)"
-    rf",?\s+(?:(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+)?(?:{_TITLE_ONE}\s*){{0,3}}({PERSON_NAME})"
+    rf"\b(?i:our|my|unser(?:e[nrms]?)?|mein(?:e[nrms]?)?)\s+"
+    rf"(?:{_FUNCTION},?\s+(?:(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+)?(?:{_TITLE_ONE}\s*){{0,3}}"
+    rf"|[A-Z][a-z]+(?:\s+(?:of|for)\s+[A-Z][a-z]+)?,?\s+"
+    rf"(?:(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+(?:{_TITLE_ONE}\s*){{0,3}}|(?:{_TITLE_ONE}\s*){{1,3}}))"
+    rf"({PERSON_NAME})"
 )
 # A lone capitalised word opening a clause, followed by a verb and not by its subject
 # ("Leider muss ich" inverts: "ich" is the subject there).
 FIRST_NAME_SUBJECT = re.compile(
-    rf"(?:^|[:;,]\s*|\bund\s+)({_UPPER}[^\W\d_A-Z]{{2,}})(?=\s+"
+    rf"(?:^|[:;,]\s*|\bund\s+)({_UPPER}[^\W\d_A-Z]{{2,}}(?:[ -]{_UPPER}[^\W\d_A-Z]{{2,}})?)(?=\s+"
     r"(?:muss|kann|wird|ist|hat|schafft|fällt|must|can(?:not|'t)?|will|won't|is)\b"
     r"(?!\s+(?:ich|wir|er|sie|es|man|i|we|he|she|it|they)\b))"
     # inverted: "Leider muss Jannik absagen"
@@ -122,7 +128,7 @@ NOT_A_SUBJECT = frozenset(
 )
 # "mein Kollege Lukas Brenner", "meine Kollegin Frau Dr. Anna Schulz", "my colleague Jane Doe"
 COLLEAGUE = re.compile(
-    rf"\b(?i:mein(?:e|en)?|unser(?:e|en)?|my|our)\s+(?i:Kolleg(?:e|in|en|innen)|Mitarbeiter(?:in)?|"
+    rf"\b(?i:mein(?:e[mnrs]?)?|unser(?:e[mnrs]?)?|my|our)\s+(?i:Kolleg(?:e|in|en|innen)|Mitarbeiter(?:in)?|"
     rf"Vertreter(?:in)?|Mitgründer(?:in)?|Mitgruender(?:in)?|Teamkolleg(?:e|in)|"
     rf"Vorgesetzte[rn]?|Chef(?:in)?|colleagues?|co-?founder|manager|boss)\s+"
     rf"(?:(?:Herrn?|Frau|Mr\.?|Mrs\.?|Ms\.?)\s+)?{_TITLES}"
@@ -269,6 +275,11 @@ NUMBER_WORDS = {
     "six": 6,
 }
 # A line of a list or table of persons: "- Tim Albers, t.albers@unna.de", "1. Anna Roth".
+# The header cells of a table whose cells came out one per line (Outlook's text part).
+TABLE_HEADER_CELL = re.compile(
+    r"(?i:name|vorname|nachname|bereich|funktion|abteilung|fachbereich|organisation|"
+    r"organization|dienststelle|e-?mail|mail|adresse|telefon|position|role|department)"
+)
 LIST_BULLET = re.compile(r"^\s*(?:[-*•·–]|\d{1,2}[.)])\s+")
 LIST_CELL_SPLIT = re.compile(r"\s{2,}|\t|\s*[;|]\s*|\s+[-–]\s+|\s*\(|\)\s*")
 # The header line of a forwarded mail that names its author. Runs are possessive and the

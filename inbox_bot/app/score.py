@@ -15,19 +15,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from inbox_bot.app.state import allocation_state
+from inbox_bot.app.ledger import Ledger, Reading
 from inbox_bot.config import Settings
-from inbox_bot.core.allocate import Outcome, Request, apply, decide
-from inbox_bot.core.analysis import analyse_bytes as read_mail_bytes
-from inbox_bot.core.cancel import NO_REGISTRATION
 from inbox_bot.core.classify import Context
-from inbox_bot.core.model import Analysis, Intent, Kind, Person, Status
-from inbox_bot.core.names import same_address
 
 FIELDS = ("kind", "count", "names", "emails", "organizations", "reply_to", "review")
 SILENT_KINDS = frozenset({"auto_reply", "bounce", "read_receipt", "bulk", "thanks", "other"})
@@ -73,83 +68,6 @@ class Score:
         return len(self.plain_in_review) / self.plain if self.plain else 0.0
 
 
-@dataclass(frozen=True)
-class Reading:
-    """What the bot did with one mail, in the terms of labels.json."""
-
-    kind: str
-    names: list[str]
-    emails: list[str | None]
-    organizations: list[str | None]
-    reply_to: str | None
-    review: bool
-    seats: int  # persons who got a new place (seat, waitlist, or late)
-
-
-class Ledger:
-    """The registrations so far, as the bot keeps them, decided with the folder's event."""
-
-    def __init__(self, settings: Settings) -> None:
-        event = settings.events[0]
-        # Capacity does not matter for reading; the deadline does (late registrations).
-        self.state = replace(allocation_state(settings, event, ()), capacity=100_000)
-        self.zone = event.zone
-        self.count = 0
-
-    def read(self, raw: bytes, ctx: Context, arrival: datetime) -> Reading:
-        result = read_mail_bytes(raw, ctx)
-        if not isinstance(result, Analysis):
-            return Reading("other", [], [], [], None, True, 0)
-        parsed, intent = result.parsed, result.intent
-        self.count += 1
-        sender = parsed.sender.email if parsed.sender else ""
-        contact = parsed.reply_address.email if parsed.reply_address else sender
-        request = Request(
-            message_key=f"score-{self.count}",
-            uid=self.count,
-            arrival=arrival,
-            sender=sender,
-            contact=contact,
-            intent=intent,
-        )
-        decision = decide(self.state, request)
-        self.state = apply(self.state, decision)
-        persons: tuple[Person, ...] = _understood(intent, decision.placements, decision.outcome)
-        self.last = decision
-        kind = str(intent.kind)
-        if intent.kind is Kind.CANCELLATION and any(
-            r.startswith(NO_REGISTRATION) for r in decision.reasons
-        ):
-            kind, persons = "other", ()  # a decline from someone who never registered
-        fresh = [p for p in decision.placements if not p.duplicate]
-        return Reading(
-            kind=kind,
-            names=[p.name for p in persons],
-            # labels give an address only where it differs from the sender's own
-            emails=[None if same_address(p.email, sender) else p.email for p in persons],
-            organizations=[p.organization for p in persons],
-            reply_to=contact if decision.reply is not None and contact else None,
-            review=decision.needs_review,
-            seats=sum(1 for p in fresh if p.attendee.status is not Status.CANCELLED),
-        )
-
-
-def _understood(intent: Intent, placements: Iterable[Any], outcome: Outcome) -> tuple[Person, ...]:
-    """A cancellation names whom the bot cancelled: "Herr Brenner" is the Lukas Brenner
-    registered earlier; addresses only as far as this mail states them."""
-    if intent.kind is not Kind.CANCELLATION or outcome is not Outcome.CANCELLED:
-        return intent.persons
-    stated = {p.email.lower() for p in intent.persons if p.email}
-    return tuple(
-        Person(
-            name=p.attendee.name,
-            email=p.attendee.email if (p.attendee.email or "").lower() in stated else None,
-            organization=p.attendee.organization,
-        )
-        for p in placements
-    )
-
-
 def score_folder(folder: Path, ctx: Context, settings: Settings) -> Score:
     labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
     score = Score()
@@ -166,10 +84,13 @@ def compare(score: Score, label: dict[str, Any], got: Reading) -> None:
     score.mails += 1
     kind = "registration" if label["kind"] == "late_registration" else label["kind"]
     score.add(file, "kind", kind, got.kind)
-    people = label["registers"]
+    # In a series each person comes once per event ("event" in the label): compared event
+    # by event, the order between events carries no meaning.
+    people = sorted(label["registers"], key=lambda p: str(p.get("event") or ""))
     if people or got.names:
+        names = [_at(p["name"], p.get("event")) for p in people]
         score.add(file, "count", len(people), len(got.names))
-        score.add(file, "names", [p["name"] for p in people], got.names)
+        score.add(file, "names", names, got.names)
         score.add(
             file, "emails", [_lower(p["email"]) for p in people], [_lower(e) for e in got.emails]
         )
@@ -192,6 +113,10 @@ def _harm(score: Score, label: dict[str, Any], got: Reading) -> None:
         score.plain += 1
         if got.review:
             score.plain_in_review.append(file)
+
+
+def _at(name: str, event: str | None) -> str:
+    return f"{name} @{event}" if event else name
 
 
 def _lower(value: str | None) -> str | None:

@@ -148,8 +148,10 @@ class Intent:
     review_reasons: tuple[str, ...] = ()
     # For automatic mail: which signal gave it away.
     evidence: str = ""
-    # In a series: the keys of the events the mail names (core/classify/naming.py).
+    # In a series: the keys of the events the mail names (core/classify/naming.py), and
+    # of those that our own mail quoted below a reply names (when it answers us).
     events: tuple[str, ...] = ()
+    quoted_events: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

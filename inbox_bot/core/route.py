@@ -58,7 +58,8 @@ def route(intent: Intent, windows: Sequence[Window], signals: Signals) -> Routed
         only = windows[0].key
         return Routed(parts=((only, intent.persons),), events=(only,))
     labels = {w.key: w.label for w in windows}
-    explicit = _unique((*signals.thread, *signals.addressed))
+    thread = signals.thread or intent.quoted_events
+    explicit = _unique((*thread, *signals.addressed))
     named = intent.events
     if intent.kind not in (Kind.REGISTRATION, Kind.CANCELLATION):
         about = named or explicit or _open(windows, signals.arrival)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from inbox_bot.core.bodytext import split_history
 from inbox_bot.core.classify import rules
 from inbox_bot.core.classify.automatic import automatic_kind
 from inbox_bot.core.classify.context import (
@@ -35,6 +36,7 @@ from inbox_bot.core.classify.persons import (
 from inbox_bot.core.classify.text import (
     _body,
     _paragraphs,
+    _replies_to_us,
     _sentences,
     detect_language,
     has_question,
@@ -86,7 +88,8 @@ def classify(mail: ParsedMail, ctx: Context) -> Intent:
             f"Die Mail nennt mehr als {MAX_CANDIDATES} Personen: bitte von Hand prüfen.",
         )
     # In a series: which events it names, for the mail and for each person.
-    return with_events(intent, mail.subject, body.text, ctx.events, mail.sender.email)
+    quoted = split_history(mail.full_text).history if _replies_to_us(mail, ctx) else ""
+    return with_events(intent, mail.subject, body.text, ctx.events, mail.sender.email, quoted)
 
 
 def _intent(mail: ParsedMail, body: _Body, ctx: Context, language: str) -> Intent:

@@ -39,7 +39,12 @@ _DISTINCT = 8
 
 
 def with_events(
-    intent: Intent, subject: str, text: str, events: Sequence[EventFacts], sender: str
+    intent: Intent,
+    subject: str,
+    text: str,
+    events: Sequence[EventFacts],
+    sender: str,
+    quoted: str = "",
 ) -> Intent:
     """The intent, with the events the mail names (mail and persons); unchanged for a
     single event or mail that registers or cancels nobody."""
@@ -50,7 +55,10 @@ def with_events(
     persons = tuple(
         _person_events(p, sender, units, intent.persons, events) for p in intent.persons
     )
-    return replace(intent, events=whole, persons=persons)
+    # Our own mail quoted below a reply to it: its event, when its Message-ID is unknown
+    # to the store (the thread decides first: core/route.py).
+    below = _named(quoted, events) if quoted else ()
+    return replace(intent, events=whole, persons=persons, quoted_events=below)
 
 
 def named_in(text: str, events: Sequence[EventFacts]) -> tuple[str, ...]:

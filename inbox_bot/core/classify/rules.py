@@ -241,6 +241,8 @@ FIRST_PERSON = re.compile(
     r"|\bregister\s+(?:me|us|myself)\b|\bsign\s+(?:me|us)\s+up\b|\band I\b"
     r"|\b(?:and|plus|with|register)\s+myself\b|\bmyself\s+(?:and|as well|too)\b"
     r"|\bneben mir\b|\bmit mir\b|\bich selbst und\b|\bbesides me\b|\bwith me\b"
+    # a list of who goes where: "- ich selbst: Digitale Bürgerbeteiligung"
+    r"|\b(?:ich selbst|myself|me)\s*:"
     r"|\bI\b[^.?!\n]{0,60}?\b(?:attend|join|come|participate|take part)\b"
     # "I would like to register for the workshop", not "... register him / Ms Doe"
     r"|\b(?:I|we)\b[^.?!\n]{0,40}?\bregister(?:ing)?\b"

@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from inbox_bot.adapters.store import MessageRow
-from inbox_bot.app.deps import CycleReport, Deps, current_state
-from inbox_bot.core.allocate import AllocationState, Decision, Outcome, Placement, Request, decide
+from inbox_bot.app.deps import CycleReport, Deps, current_state, current_states
+from inbox_bot.core.allocate import AllocationState, Outcome, Placement, Request, decide
 from inbox_bot.core.audit import PersonEntry, StaffRecord, to_json
 from inbox_bot.core.model import (
     Analysis,
@@ -26,6 +26,7 @@ from inbox_bot.core.model import (
     Status,
 )
 from inbox_bot.core.names import same_address
+from inbox_bot.core.render import Renderer
 from inbox_bot.core.visible import counted
 from inbox_bot.errors import ActionRefused, InboxBotError, NotFound
 
@@ -44,6 +45,33 @@ class Planned:
 
 
 # --- finding people and mails ---
+
+
+def state_of(
+    deps: Deps, address: str | None, statuses: tuple[Status, ...], event: str | None
+) -> AllocationState:
+    """The event staff act in: the one given (--event), the only one, or in a series the
+    one event where the address holds a place of these statuses."""
+    if event is not None or not deps.settings.series:
+        return current_state(deps, event or "")
+    states = current_states(deps)
+    holding = [
+        key
+        for key, state in states.items()
+        if address is not None
+        and any(
+            a.status in statuses
+            and (same_address(a.email, address) or same_address(a.contact, address))
+            for a in state.attendees.values()
+        )
+    ]
+    if len(holding) == 1:
+        return states[holding[0]]
+    if not holding:
+        raise NotFound(f"no {'/'.join(statuses)} person with the address {address}")
+    raise ActionRefused(
+        f"{address} is in several events ({', '.join(holding)}); say which with --event KEY"
+    )
 
 
 def person(state: AllocationState, address: str, statuses: tuple[Status, ...]) -> Attendee:
@@ -91,8 +119,10 @@ def _entry(attendee: Attendee) -> PersonEntry:
 # --- actions ---
 
 
-def plan_cancel(deps: Deps, address: str, by: str, reason: str) -> Planned:
-    state = current_state(deps)
+def plan_cancel(
+    deps: Deps, address: str, by: str, reason: str, event: str | None = None
+) -> Planned:
+    state = state_of(deps, address, (Status.CONFIRMED, Status.WAITLISTED), event)
     target = person(state, address, (Status.CONFIRMED, Status.WAITLISTED))
     now = deps.clock()
     request = Request(
@@ -110,7 +140,8 @@ def plan_cancel(deps: Deps, address: str, by: str, reason: str) -> Planned:
     decision = decide(state, request)
     if decision.outcome is not Outcome.CANCELLED:
         raise ActionRefused(" ".join(decision.reasons) or "cannot cancel")
-    mails = tuple(deps.renderer.promotion(p, now) for p in decision.promotions)
+    renderer = renderer_of(deps, state)
+    mails = tuple(renderer.promotion(p, now) for p in decision.promotions)
     promoted = [p.attendee.name for p in decision.promotions]
     record = StaffRecord(
         time=now,
@@ -120,6 +151,7 @@ def plan_cancel(deps: Deps, address: str, by: str, reason: str) -> Planned:
         persons=(_entry(replace(target, status=Status.CANCELLED, seat=None)),),
         promoted=tuple(_entry(p.attendee) for p in decision.promotions),
         reply_message_ids=tuple(m.message_id for m in mails),
+        event=state.event if state.series else "",
     )
     summary = f"Abmelden: {target.name}" + (
         f"; rückt nach: {', '.join(promoted)}" if promoted else ""
@@ -127,16 +159,21 @@ def plan_cancel(deps: Deps, address: str, by: str, reason: str) -> Planned:
     return Planned(summary, decision.changes, mails, record)
 
 
-def plan_admit_person(deps: Deps, address: str, by: str, reason: str, force: bool) -> Planned:
-    state = current_state(deps)
-    target = person(state, address, (Status.WAITLISTED, Status.LATE, Status.CANCELLED))
+def plan_admit_person(
+    deps: Deps, address: str, by: str, reason: str, force: bool, event: str | None = None
+) -> Planned:
+    statuses = (Status.WAITLISTED, Status.LATE, Status.CANCELLED)
+    state = state_of(deps, address, statuses, event)
+    target = person(state, address, statuses)
     return _admit(deps, state, (target,), by, reason, force, resolve_ref=None)
 
 
-def plan_admit_mail(deps: Deps, reference: str, by: str, reason: str, force: bool) -> Planned:
+def plan_admit_mail(
+    deps: Deps, reference: str, by: str, reason: str, force: bool, event: str | None = None
+) -> Planned:
     """Admit the persons of a mail staff reviewed (or a late one) as a registration."""
     row = find_mail(deps, reference)
-    state = current_state(deps)
+    state = current_state(deps, _event_of_mail(deps, row, event))
     existing = tuple(a for a in state.attendees.values() if a.message_key == row.message_key)
     if existing:
         return _admit(deps, state, existing, by, reason, force, resolve_ref=row.id)
@@ -147,6 +184,22 @@ def plan_admit_mail(deps: Deps, reference: str, by: str, reason: str, force: boo
     fresh = tuple(p.attendee for p in decision.placements if not p.duplicate)
     after = replace(state, attendees={**state.attendees, **{a.id: a for a in decision.changes}})
     return _admit(deps, after, fresh, by, reason, force, resolve_ref=row.id)
+
+
+def _event_of_mail(deps: Deps, row: MessageRow, event: str | None) -> str:
+    """The event a mail's persons are admitted in: --event, the only one, or the one
+    event the mail was placed in."""
+    if event is not None or not deps.settings.series:
+        return event or ""
+    if len(row.events) == 1:
+        return row.events[0]
+    raise ActionRefused("which event? give --event KEY (the mail is in none or several)")
+
+
+def renderer_of(deps: Deps, state: AllocationState) -> Renderer:
+    """The renderer of the state's event."""
+    event = deps.settings.event_for(state.event) if state.event else deps.settings.events[0]
+    return deps.renderer.for_event(event)
 
 
 def _request_from_mail(deps: Deps, row: MessageRow) -> Request:
@@ -181,12 +234,8 @@ def _admit(
 ) -> Planned:
     now = deps.clock()
     changes = _seated(state, targets, force)
-    decision = Decision(
-        outcome=Outcome.CONFIRMED,
-        reply=ReplyKind.ACCEPTANCE,
-        placements=tuple(Placement(attendee=a) for a in changes),
-    )
-    mails = tuple(_notify(deps, a, decision, now) for a in changes)
+    renderer = renderer_of(deps, state)
+    mails = tuple(_notify(renderer, a, now) for a in changes)
     record = StaffRecord(
         time=now,
         action="staff_admitted",
@@ -194,6 +243,7 @@ def _admit(
         reason=reason,
         persons=tuple(_entry(a) for a in changes),
         reply_message_ids=tuple(m.message_id for m in mails),
+        event=state.event if state.series else "",
     )
     names = ", ".join(f"{a.name} (Platz {a.seat})" for a in changes)
     return Planned(f"Zulassen: {names}", tuple(changes), mails, record, resolve_ref)
@@ -221,8 +271,7 @@ def _seated(state: AllocationState, targets: tuple[Attendee, ...], force: bool) 
     return changes
 
 
-def _notify(deps: Deps, attendee: Attendee, decision: Decision, now: datetime) -> OutgoingRow:
-    renderer = deps.renderer
+def _notify(renderer: Renderer, attendee: Attendee, now: datetime) -> OutgoingRow:
     placement = Placement(attendee=attendee)
     context = renderer.context((placement,), attendee.language, arrival=attendee.arrival)
     return renderer.compose(

@@ -31,7 +31,7 @@ def allocation_state(
         capacity=event.capacity,
         deadline=event.registration_deadline,
         event_start=event.starts_at,
-        attendees={a.id: a for a in attendees if a.event == event.key},
+        attendees={a.id: a for a in attendees if _in(a, event, settings)},
         limits=Limits(
             persons_per_mail=limits.persons_per_mail,
             persons_per_address=limits.persons_per_address,
@@ -53,3 +53,11 @@ def allocation_states(
     return {
         e.key: allocation_state(settings, e, everyone, freemail=freemail) for e in settings.events
     }
+
+
+def _in(attendee: Attendee, event: EventSettings, settings: Settings) -> bool:
+    """Places of an [event] config (key "") count for the first event of a series that
+    replaced it, until build_deps moves them there for good."""
+    if attendee.event == event.key:
+        return True
+    return attendee.event == "" and event is settings.events[0] and bool(event.key)

@@ -100,6 +100,10 @@ def build_deps(
     stop: threading.Event | None = None,
 ) -> Deps:
     stop = stop or threading.Event()
+    if all(e.key for e in settings.events):
+        # An [event] config became a series: its places go to the first event, before
+        # anything is decided (seats are numbered per event).
+        store.adopt_unkeyed(settings.events[0].key)
     context = classify_context(settings)
     limits = settings.limits
     return Deps(

@@ -88,11 +88,14 @@ def _namesakes(state: AllocationState, request: Request) -> str:
     """Registered under the name the mail gives, by someone else: staff may check and
     cancel by hand; the mail itself may not (anybody can write a name)."""
     names = [p.name for p in request.intent.persons if p.name]
-    found = [
-        a
-        for a in state.attendees.values()
-        if a.active and any(names_match(n, a.name) for n in names)
-    ]
+    found = sorted(
+        (
+            a
+            for a in state.attendees.values()
+            if a.active and any(names_match(n, a.name) for n in names)
+        ),
+        key=lambda a: a.queue_order,
+    )
     if not found:
         return ""
     who = ", ".join(f"{a.name} (angemeldet von {a.registrant})" for a in found[:3])

@@ -174,13 +174,16 @@ def status(config_path: Path, event_key: str | None) -> None:
 @CONFIG
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="json")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
-def export(config_path: Path, fmt: str, output: Path | None) -> None:
-    """The allocation as JSON (stdout by default), CSV or an XLSX workbook for Excel."""
+@EVENT
+def export(config_path: Path, fmt: str, output: Path | None, event_key: str | None) -> None:
+    """The allocation as JSON (stdout by default), CSV or an XLSX workbook for Excel;
+    with --event one event of a series, in the shape of a single event's export."""
     if fmt == "xlsx" and output is None:
         _fail("export --format xlsx needs --output FILE (a workbook is not printed)", 2)
     settings = settings_from(config_path)
+    only = chosen_event(settings, event_key)
     with open_store(settings.storage.database) as store:
-        data = allocation(settings, store)
+        data = allocation(settings, store, only if settings.series else None)
     if fmt == "csv":
         payload = attendees_csv(data)
     elif fmt == "xlsx":
@@ -207,13 +210,16 @@ def export(config_path: Path, fmt: str, output: Path | None) -> None:
     default=None,
     help="The HTML file (default: [report] path, else allocation-report.html here).",
 )
-def report(config_path: Path, output: Path | None) -> None:
-    """The allocation report for staff: one HTML page, also for printing the door list."""
+@EVENT
+def report(config_path: Path, output: Path | None, event_key: str | None) -> None:
+    """The allocation report for staff: one HTML page, also for printing the door list
+    (in a series: an overview and a section per event; --event: that event alone)."""
     settings = settings_from(config_path)
+    only = chosen_event(settings, event_key)
     target = output or settings.report.path or Path(DEFAULT_FILE)
     with open_store(settings.storage.database) as store:
         try:
-            write_report(settings, store, datetime.now(UTC), target)
+            write_report(settings, store, datetime.now(UTC), target, only)
         except OSError as exc:
             _fail(f"cannot write {target}: {exc.strerror or exc}", 1)
     click.echo(f"inbox-bot: wrote {target}", err=True)

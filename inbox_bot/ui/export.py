@@ -118,6 +118,37 @@ SHEETS: tuple[Sheet, ...] = (
 )
 
 
+# A series: every list says which event a row is in; each event its own two sheets.
+EVENT_COLUMN = Column("event", "Veranstaltung")
+
+
+def _sheets(data: Mapping[str, Any]) -> tuple[Sheet, ...]:
+    if "events" not in data:
+        return SHEETS
+    per_event: list[Sheet] = []
+    for event in data["events"]:
+        key = event["key"]
+
+        def mine(rows: Callable[[Mapping[str, Any]], list[Any]], key: str = key) -> Any:
+            return lambda d: [r for r in rows(d) if r.get("event") == key]
+
+        per_event += [
+            Sheet(
+                f"Teilnehmende {key}"[:31],
+                _person_columns(Column("seat", "Platz", "int")),
+                mine(_with_status(Status.CONFIRMED, "seat")),
+            ),
+            Sheet(
+                f"Warteliste {key}"[:31],
+                _person_columns(Column("waitlist_position", "Wartelistenplatz", "int")),
+                mine(_with_status(Status.WAITLISTED, "waitlist_position")),
+            ),
+        ]
+    log = Sheet("Entscheidungen", (EVENT_COLUMN, *LOG_COLUMNS), lambda d: d.get("log", []))
+    everyone = Sheet("Alle", (EVENT_COLUMN, *CSV_COLUMNS), lambda d: d["attendees"])
+    return (*per_event, log, everyone)
+
+
 def clean_text(value: object) -> str:
     """The text of a cell without the characters a spreadsheet cannot hold, nothing
     invisible, and a word of mixed scripts marked (inbox_bot/visible.py)."""
@@ -134,9 +165,10 @@ def attendees_csv(data: dict[str, Any]) -> bytes:
     """Semicolons, UTF-8 with BOM and CRLF: what German Excel opens correctly."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerow([column.title for column in CSV_COLUMNS])
+    columns = (EVENT_COLUMN, *CSV_COLUMNS) if "events" in data else CSV_COLUMNS
+    writer.writerow([column.title for column in columns])
     for person in data["attendees"]:
-        writer.writerow([safe_cell(column.value(person)) for column in CSV_COLUMNS])
+        writer.writerow([safe_cell(column.value(person)) for column in columns])
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -151,11 +183,11 @@ def attendees_xlsx(data: dict[str, Any]) -> bytes:
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    zone = ZoneInfo(data["event"]["timezone"])
+    zone = ZoneInfo((data.get("event") or data["events"][0])["timezone"])
     workbook = Workbook()
     workbook.remove(workbook.active)
     bold = Font(bold=True)
-    for sheet in SHEETS:
+    for sheet in _sheets(data):
         ws = workbook.create_sheet(sheet.title)
         widths = [_width(column.title) for column in sheet.columns]
         for col, column in enumerate(sheet.columns, start=1):

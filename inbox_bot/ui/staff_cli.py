@@ -1,4 +1,4 @@
-"""Staff commands: review, resolve, admit, cancel, resend, note, verify-log, replay,
+"""Staff commands: review, assign, resolve, admit, cancel, resend, note, verify-log, replay,
 purge, forget. Each takes --config; actions record --by (default: the OS user) and
 --reason in the allocation log; actions that mail someone show the mail first and ask,
 unless --yes.
@@ -17,6 +17,7 @@ from tabulate import tabulate
 
 from inbox_bot.adapters.logfile import rewrite_log_file, sync_log_file
 from inbox_bot.adapters.store import open_store
+from inbox_bot.app.assign import assign
 from inbox_bot.app.deps import Deps
 from inbox_bot.app.logcheck import verify_log
 from inbox_bot.app.privacy import forget, purge
@@ -35,7 +36,7 @@ from inbox_bot.app.staff import (
 from inbox_bot.app.wiring import build_deps, settings_from
 from inbox_bot.core.visible import counted, shown
 from inbox_bot.errors import ActionRefused, NotFound
-from inbox_bot.ui.options import BY, CONFIG, REASON, YES
+from inbox_bot.ui.options import BY, CONFIG, EVENT, REASON, YES, chosen_event
 from inbox_bot.ui.report import refresh_report
 
 _T = TypeVar("_T")
@@ -84,9 +85,13 @@ def _show(data: bytes) -> str:
 
 @click.command()
 @CONFIG
-def review(config_path: Path) -> None:
-    """List the mail waiting for staff, with the reason."""
+@EVENT
+def review(config_path: Path, event_key: str | None) -> None:
+    """List the mail waiting for staff, with the reason (with --event: that event's mail
+    and the mail that is in no event yet)."""
     with session(config_path) as deps:
+        only = chosen_event(deps.settings, event_key)
+        series = deps.settings.series
         zone = deps.settings.zone
         table = [
             [
@@ -94,21 +99,40 @@ def review(config_path: Path) -> None:
                 row.received_at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
                 shown(row.sender or "-"),
                 row.kind,
+                *([", ".join(row.events) or "?"] if series else []),
                 shown(row.review_reason),
             ]
             for row in deps.store.review_queue()
+            if only is None or not series or not row.events or only in row.events
         ]
     if not table:
         click.echo("Nichts zu tun: keine Mail wartet auf Bearbeitung.")
         return
     # The whole reason, wrapped: staff must see why, not the first 120 characters.
+    heads = ["Message-ID", "Eingang", "Von", "Art", *(["Veranstaltung"] if series else [])]
     click.echo(
         tabulate(
             table,
-            headers=["Message-ID", "Eingang", "Von", "Art", "Grund"],
-            maxcolwidths=[None, None, 30, None, 70],
+            headers=[*heads, "Grund"],
+            maxcolwidths=[None, None, 30, None, *([None] if series else []), 70],
         )
     )
+
+
+@click.command(name="assign")
+@CONFIG
+@click.argument("message_id")
+@click.option("--event", "event_key", required=True, metavar="KEY", help="The event's key.")
+@BY
+@REASON
+def assign_(config_path: Path, message_id: str, event_key: str, by: str, reason: str) -> None:
+    """Place a mail from the review queue in an event, with its original arrival time.
+
+    MESSAGE_ID is the mail's Message-ID, or UID:123 as `review` shows it."""
+    with session(config_path) as deps:
+        click.echo(shown(_guard(lambda: assign(deps, message_id, event_key, by, reason))))
+        refresh_report(deps.settings, deps.store, deps.clock())
+        _echo(send_now(deps))
 
 
 @click.command(name="resolve")
@@ -133,16 +157,26 @@ def resolve_(config_path: Path, message_id: str, by: str, reason: str) -> None:
 @REASON
 @YES
 @click.option("--force", is_flag=True, help="Admit even when all seats are taken.")
-def admit(config_path: Path, target: str, by: str, reason: str, yes: bool, force: bool) -> None:
+@EVENT
+def admit(
+    config_path: Path,
+    target: str,
+    by: str,
+    reason: str,
+    yes: bool,
+    force: bool,
+    event_key: str | None,
+) -> None:
     """Admit a person (by address) or the persons of a mail (by Message-ID)."""
     with session(config_path) as deps:
+        event = chosen_event(deps.settings, event_key)
         if target.startswith("<") or "@" not in target:
-            planned = _guard(lambda: plan_admit_mail(deps, target, by, reason, force))
+            planned = _guard(lambda: plan_admit_mail(deps, target, by, reason, force, event))
         else:
             try:
-                planned = plan_admit_person(deps, target, by, reason, force)
+                planned = plan_admit_person(deps, target, by, reason, force, event)
             except NotFound:
-                planned = _guard(lambda: plan_admit_mail(deps, target, by, reason, force))
+                planned = _guard(lambda: plan_admit_mail(deps, target, by, reason, force, event))
         _carry_out(deps, planned, yes)
 
 
@@ -152,10 +186,14 @@ def admit(config_path: Path, target: str, by: str, reason: str, yes: bool, force
 @BY
 @REASON
 @YES
-def cancel(config_path: Path, address: str, by: str, reason: str, yes: bool) -> None:
+@EVENT
+def cancel(
+    config_path: Path, address: str, by: str, reason: str, yes: bool, event_key: str | None
+) -> None:
     """Cancel a person (e.g. who phoned); the waitlist head moves up and is told."""
     with session(config_path) as deps:
-        _carry_out(deps, _guard(lambda: plan_cancel(deps, address, by, reason)), yes)
+        event = chosen_event(deps.settings, event_key)
+        _carry_out(deps, _guard(lambda: plan_cancel(deps, address, by, reason, event)), yes)
 
 
 @click.command(name="resend")
@@ -250,6 +288,7 @@ def forget_(config_path: Path, address: str, yes: bool) -> None:
 
 COMMANDS = (
     review,
+    assign_,
     resolve_,
     admit,
     cancel,

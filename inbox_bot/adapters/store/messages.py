@@ -96,7 +96,7 @@ class Messages(Base):
         self,
         changes: Sequence[Attendee],
         outgoing: Sequence[OutgoingRow],
-        log_record: Mapping[str, Any],
+        log_record: Mapping[str, Any] | Sequence[Mapping[str, Any]],
         now: datetime,
         resolve_ref: int | None = None,
     ) -> None:

@@ -47,14 +47,17 @@ DEFAULT_FILE = "allocation-report.html"
 # --------------------------------------------------------------------------- the page
 
 
-def build_report(settings: Settings, store: Store, now: datetime) -> str:
+def build_report(settings: Settings, store: Store, now: datetime, only: str | None = None) -> str:
     """The whole page as a string (pure but for reading the store and the template)."""
-    return _environment().get_template(TEMPLATE).render(**report_context(settings, store, now))
+    context = report_context(settings, store, now, only if settings.series else None)
+    return _environment().get_template(TEMPLATE).render(**context)
 
 
-def write_report(settings: Settings, store: Store, now: datetime, path: Path) -> Path:
+def write_report(
+    settings: Settings, store: Store, now: datetime, path: Path, only: str | None = None
+) -> Path:
     """Render and replace `path` atomically: a reader sees the old page or the new one."""
-    html = build_report(settings, store, now)
+    html = build_report(settings, store, now, only)
     mode = settings.report.mode  # "0600" unless staff open it for a share's group
     # A folder made for the page may be entered by whoever may read the page.
     private_dir(path.parent, 0o700 | mode & 0o044 | (mode & 0o044) >> 2)

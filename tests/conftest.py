@@ -44,7 +44,11 @@ INTEGRATION_FIXTURES = frozenset(
     }
 )
 # Fixture -> the folder of ../shared it reads.
-SHARED_FIXTURES = {"corpus_dir": "corpus", "badmail_dir": "badmail"}
+SHARED_FIXTURES = {
+    "corpus_dir": "corpus",
+    "badmail_dir": "badmail",
+    "series_dir": "corpus-series-examples",
+}
 
 _SHARED_STATE = pytest.StashKey[dict[str, object]]()
 
@@ -229,3 +233,9 @@ def corpus_dir() -> Path:
 def badmail_dir() -> Path:
     """Hostile and malformed mail from other projects' test suites."""
     return _shared_folder("badmail")
+
+
+@pytest.fixture(scope="session")
+def series_dir() -> Path:
+    """Mail for a series of three workshops, with event.toml ([[events]]) and labels."""
+    return _shared_folder("corpus-series-examples")

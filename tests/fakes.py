@@ -463,6 +463,10 @@ def fast_settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:
         "rules": {"internal_domains": ["stadtdo.de", "dortmund.de"]},
     }
     for name, values in sections.items():
+        if name == "events":  # a series: [[events]] instead of the one [event]
+            raw.pop("event")
+            raw["events"] = values  # type: ignore[assignment]
+            continue
         raw[name] = {**raw.get(name, {}), **values}
     return settings_from_mapping(raw, base=tmp_path, environ={})
 

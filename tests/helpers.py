@@ -41,8 +41,20 @@ def write_config(
     extra: str = "",
     starts_at: str = "2018-12-05T10:00:00+01:00",
     ends_at: str = "2018-12-05T13:00:00+01:00",
+    events: str | None = None,
 ) -> Path:
+    """A config for the servers; `events` (TOML [[events]] tables) makes it a series."""
     config = folder / "event.toml"
+    event = events or f"""[event]
+title = "Interkommunaler Austausch"
+organizer = "Allianz Smart City Dortmund"
+starts_at = "{starts_at}"
+ends_at = "{ends_at}"
+timezone = "Europe/Berlin"
+venue = "Saal 9 und 10, Kongresszentrum Westfalenhallen Dortmund, Rheinlanddamm 200"
+capacity = {capacity}
+registration_deadline = "{deadline}"
+"""
     config.write_text(
         f"""
 [imap]
@@ -61,16 +73,7 @@ from_address = "smartcity@dortmund.de"
 from_name = "Allianz Smart City Dortmund"
 message_id_domain = "smartcity.dortmund.de"
 
-[event]
-title = "Interkommunaler Austausch"
-organizer = "Allianz Smart City Dortmund"
-starts_at = "{starts_at}"
-ends_at = "{ends_at}"
-timezone = "Europe/Berlin"
-venue = "Saal 9 und 10, Kongresszentrum Westfalenhallen Dortmund, Rheinlanddamm 200"
-capacity = {capacity}
-registration_deadline = "{deadline}"
-
+{event}
 [storage]
 database = "state/bot.sqlite3"
 log = "state/allocation-log.jsonl"

@@ -45,7 +45,9 @@ def write_config(
 ) -> Path:
     """A config for the servers; `events` (TOML [[events]] tables) makes it a series."""
     config = folder / "event.toml"
-    event = events or f"""[event]
+    event = (
+        events
+        or f"""[event]
 title = "Interkommunaler Austausch"
 organizer = "Allianz Smart City Dortmund"
 starts_at = "{starts_at}"
@@ -55,6 +57,7 @@ venue = "Saal 9 und 10, Kongresszentrum Westfalenhallen Dortmund, Rheinlanddamm 
 capacity = {capacity}
 registration_deadline = "{deadline}"
 """
+    )
     config.write_text(
         f"""
 [imap]

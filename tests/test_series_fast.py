@@ -229,3 +229,12 @@ def test_the_export_of_a_series_names_events_and_one_event_is_a_single_event(wor
     one = allocation(world.deps.settings, world.store, "mobil")
     assert one["event"]["title"] == "Themenworkshop Mobilitätsdaten"
     assert one["attendees"] == [] and one["messages"] == []
+
+
+def test_the_shipped_series_config_loads_as_three_events() -> None:
+    from inbox_bot.config import load_settings
+
+    path = Path(__file__).parents[1] / "config" / "themenworkshops-2025.toml"
+    settings = load_settings(path, {})
+    assert [e.key for e in settings.events] == ["energie", "daten", "beteiligung"]
+    assert settings.series and not settings.routing.plus_addressing

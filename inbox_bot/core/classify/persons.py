@@ -216,7 +216,9 @@ def _name_cell(cells: list[str]) -> str:
         for candidate in (cell, *cell.split(", ")[:1]):
             name = canonical_name(rules.SIGNATURE_PREFIX.sub("", candidate))
             if re.fullmatch(rules.PERSON_NAME, name) and not _is_mailbox(name):
-                return name
+                # "Mobilität (März, Zeche Zollern)": a month or a weekday names nobody
+                if not any(w.casefold() in rules.CALENDAR_WORDS for w in name.split()):
+                    return name
     return ""
 
 

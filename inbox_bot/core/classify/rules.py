@@ -148,6 +148,13 @@ CLOSING = re.compile(
     r"best regards|kind regards|regards|best wishes|best|cheers|sincerely|yours)\b.*$",
     re.I | re.M,
 )
+# Months and weekdays: never part of a person's name in a list line.
+CALENDAR_WORDS = frozenset(
+    """januar februar märz maerz april mai juni juli august september oktober november
+    dezember january february march may june july october december montag dienstag
+    mittwoch donnerstag freitag samstag sonntag monday tuesday wednesday thursday friday
+    saturday sunday""".split()
+)
 # Display names of shared mailboxes rather than persons.
 MAILBOX_NAME = re.compile(
     r"\b(stadt|gemeinde|kreis|team|poststelle|sekretariat|büro|buero|info|verwaltung|"
@@ -180,7 +187,9 @@ ORGANIZATION_LINE = re.compile(
     r"Technische Universität|Bezirksregierung|Landschaftsverband|Regionalverband|"
     r"Industrie- und Handelskammer|Handwerkskammer|Städte- und Gemeindebund|Städtetag|"
     # neighbours across the border write in their own language
-    r"Gemeente|Municipality of|City of|County of|Ville de|Comune di|Gmina|Miasto)\b.*"
+    r"Gemeente|Municipality of|City of|County of|Ville de|Comune di|Gmina|Miasto|"
+    # federal and state bodies: "Deutscher Wetterdienst", "Bundesamt für ...", "Landesbetrieb"
+    r"Deutsche[rs]?|Bundes\w+|Landes\w+)\b.*"
     r"|.*(?:-Kreis|er Kreis|kreis)$|.*\b(?:GmbH|AG|e\.\s?V\.|mbH)\b.*"
     r"|\S*(?:genossenschaft|verband|kammer|agentur|stadtwerke|werke|betriebe)$"
     rf"|.*{LEGAL_FORM_END}",

@@ -215,10 +215,10 @@ def _name_cell(cells: list[str]) -> str:
     for cell in cells:
         for candidate in (cell, *cell.split(", ")[:1]):
             name = canonical_name(rules.SIGNATURE_PREFIX.sub("", candidate))
-            if re.fullmatch(rules.PERSON_NAME, name) and not _is_mailbox(name):
-                # "Mobilität (März, Zeche Zollern)": a month or a weekday names nobody
-                if not any(w.casefold() in rules.CALENDAR_WORDS for w in name.split()):
-                    return name
+            # "Mobilität (März, Zeche Zollern)": a month or a weekday names nobody
+            calendar = any(w.casefold() in rules.CALENDAR_WORDS for w in name.split())
+            if re.fullmatch(rules.PERSON_NAME, name) and not _is_mailbox(name) and not calendar:
+                return name
     return ""
 
 

@@ -238,3 +238,32 @@ def test_the_shipped_series_config_loads_as_three_events() -> None:
     settings = load_settings(path, {})
     assert [e.key for e in settings.events] == ["energie", "daten", "beteiligung"]
     assert settings.series and not settings.routing.plus_addressing
+
+
+def test_personal_data_goes_per_event_counted_from_its_own_end(world: World) -> None:
+    from inbox_bot.app.privacy import purge
+
+    for address, name, topic in [
+        ("lena@kreis-unna.de", "Lena Stratmann", "Mobilität"),
+        ("lea@bochum.de", "Lea Roth", "Stadtklima"),
+    ]:
+        text = f"hiermit melde ich mich zum Workshop {topic} an."
+        world.mailbox.deliver(mail(address, "Anmeldung", body(text, name), name=name))
+    world.poll()
+    after_first = datetime(2026, 4, 10, 12, 0, tzinfo=UTC)  # 30 days after 10 March
+
+    assert purge(world.deps, after_first, 30) == ["mobil"]
+    assert purge(world.deps, after_first, 30) == []  # done once
+
+    names = {a.event: a.name for a in world.store.attendees()}
+    assert names == {"mobil": "(gelöscht)", "klima": "Lea Roth"}
+    log = json_log(world)
+    assert "Lena Stratmann" not in log and "Lea Roth" in log
+    assert purge(world.deps, datetime(2026, 5, 20, tzinfo=UTC), 30) == ["klima"]
+    assert "Lea Roth" not in json_log(world)
+
+
+def json_log(world: World) -> str:
+    import json
+
+    return json.dumps([e.data for e in world.store.log_after(0)], ensure_ascii=False)

@@ -284,6 +284,9 @@ def settings_from_mapping(
     problem = series_problem(settings.events, single=single)
     if problem:
         raise ConfigError(where + problem)
+    folder = _relative(settings.templates.folder, base)
+    if folder is not None and not folder.is_dir():
+        raise ConfigError(f"{where}templates.folder: {folder} is not a folder (check the path)")
     imap = _resolve_server(settings.imap, "imap", base, environ, where)
     smtp = _resolve_server(settings.smtp, "smtp", base, environ, where)
     return settings.model_copy(

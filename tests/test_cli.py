@@ -133,3 +133,56 @@ def test_smtp_down_keeps_replies_in_the_outbox_and_sends_them_later(
     assert {b"\\Seen", b"\\Answered"} <= mailbox.messages()[0]["flags"]
     exported = json.loads(run_cli("export", "--config", str(config)).stdout)
     assert exported["attendees"][0]["status"] == "confirmed"
+
+
+@pytest.mark.parametrize(
+    ("file", "text", "line"),
+    [
+        ("de/acceptance.txt", "Guten Tag,\n{% if persons %}\nkaputt\n", "line 3"),
+        ("en/waitlist.txt", "Hello {{ persons | nosuchfilter }}\n", "line 1"),
+        ("de/_subjects.txt", "{% macro promotion(event) %}{{ event.title }\n", "line 1"),
+    ],
+)
+def test_a_broken_staff_template_stops_poll_with_one_line(
+    tmp_path: Path, file: str, text: str, line: str
+) -> None:
+    folder = tmp_path / "staff-templates"
+    (folder / file).parent.mkdir(parents=True)
+    (folder / file).write_text(text, encoding="utf-8")
+    config = _config_text(tmp_path, '# folder = "../templates-staff"', f'folder = "{folder}"')
+    result = run_cli("poll", "--config", str(config), check=False)
+    assert result.returncode == 2
+    message = _one_clean_line(result.stderr)
+    assert file.split("/")[-1] in message and line in message
+
+
+def test_a_templates_folder_that_does_not_exist_is_a_config_error(tmp_path: Path) -> None:
+    config = _config_text(tmp_path, '# folder = "../templates-staff"', 'folder = "nowhere"')
+    result = run_cli("status", "--config", str(config), check=False)
+    assert result.returncode == 2
+    assert "templates.folder" in _one_clean_line(result.stderr)
+
+
+def test_status_shows_local_times_and_only_errors_after_the_last_good_poll(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    config = _config_text(
+        tmp_path, "../state/interkommunaler-austausch.sqlite3", "state/own.sqlite3"
+    )
+    run_cli("status", "--config", str(config))
+    database = tmp_path / "state" / "own.sqlite3"
+    with sqlite3.connect(database) as db:
+        db.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            [
+                ("last_poll_error", "2018-11-20T08:00:00+00:00 IMAP: connection refused"),
+                ("last_poll_ok", "2018-11-20T09:00:00+00:00"),
+                ("last_smtp_error", "2018-11-20T09:30:00+00:00 451 try again later"),
+            ],
+        )
+    out = run_cli("status", "--config", str(config)).stdout
+    assert "20.11.2018 10:00:00" in out  # 09:00 UTC is 10:00 in Dortmund
+    assert "connection refused" not in out  # over: a good poll came after it
+    assert "20.11.2018 10:30:00 451 try again later" in out

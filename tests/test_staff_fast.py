@@ -97,7 +97,10 @@ def test_cancelling_for_someone_who_phoned_promotes_the_head_of_the_waitlist(
         "Lea Roth": (Status.CONFIRMED, 2),
         "Otto Pohl": (Status.WAITLISTED, None),
     }
-    assert world.mailer.recipients == [LEA]  # Jan phoned: he knows; Lea is told
+    # Jan hears of it in writing (whoever phoned, he can object); Lea moves up and is told.
+    assert world.mailer.recipients == [JAN, LEA]
+    (note,) = world.mailer.to(JAN)
+    assert "abgemeldet" in note.text and "Jan Albers" in note.text
     record = last_record(world)
     assert record["decision"] == "staff_cancelled"
     assert (record["by"], record["reason"]) == (BY, WHY)

@@ -52,6 +52,10 @@ def send_outbox(deps: Deps, mailbox: Mailbox, report: CycleReport) -> None:
             # The server is away: the rows wait as they are; the poll interval paces retries
             # and a long outage never turns a reply into a failure.
             report.smtp_unreachable = str(exc)
+            deps.store.set_meta("last_smtp_error", f"{iso(deps.clock())} {exc}")
+        else:
+            if report.sent:
+                deps.store.set_meta("last_smtp_ok", iso(deps.clock()))
     report.send_waiting = len(deps.store.pending_outbox())
 
 
@@ -135,6 +139,7 @@ def _send_one(
 
 
 def _retry_or_fail(deps: Deps, item: OutboxItem, error: str, report: CycleReport) -> None:
+    deps.store.set_meta("last_smtp_error", f"{iso(deps.clock())} {error}")
     attempts = item.attempts + 1
     if attempts >= deps.settings.limits.send_attempts:
         _fail(deps, item, f"nach {attempts} Versuchen: {error}", report)
@@ -144,6 +149,7 @@ def _retry_or_fail(deps: Deps, item: OutboxItem, error: str, report: CycleReport
 
 
 def _fail(deps: Deps, item: OutboxItem, error: str, report: CycleReport) -> None:
+    deps.store.set_meta("last_smtp_error", f"{iso(deps.clock())} {error}")
     deps.store.mark_failed(item.id, error)
     deps.store.flag_review(item.message_ref, f"Antwort nicht zustellbar: {error}")
     report.send_failed += 1

@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from inbox_bot.adapters.store import MessageRow
+from inbox_bot.adapters.store import MessageRow, OutboxItem
 from inbox_bot.app.deps import CycleReport, Deps, current_state, current_states
 from inbox_bot.core.allocate import AllocationState, Outcome, Placement, Request, decide
 from inbox_bot.core.audit import PersonEntry, StaffRecord, to_json
+from inbox_bot.core.cancel import cancelled_notices
 from inbox_bot.core.model import (
     Analysis,
     Attendee,
@@ -141,7 +142,11 @@ def plan_cancel(
     if decision.outcome is not Outcome.CANCELLED:
         raise ActionRefused(" ".join(decision.reasons) or "cannot cancel")
     renderer = renderer_of(deps, state)
-    mails = tuple(renderer.promotion(p, now) for p in decision.promotions)
+    # The person cancelled (and who registered her) hears of it; nobody asked by mail.
+    cancelled = [p.attendee for p in decision.placements]
+    told = cancelled_notices(cancelled, "", by=deps.settings.smtp.from_name or "Das Team")
+    mails = tuple(renderer.notify(n, now) for n in told)
+    mails += tuple(renderer.promotion(p, now) for p in decision.promotions)
     promoted = [p.attendee.name for p in decision.promotions]
     record = StaffRecord(
         time=now,
@@ -303,12 +308,18 @@ def resolve(deps: Deps, reference: str, by: str, reason: str) -> str:
     return f"Erledigt: {row.reference} ({row.sender or '-'}, {row.subject or '-'})"
 
 
-def resend(deps: Deps, message_id: str, by: str, reason: str) -> str:
-    """The same reply again: same Message-ID and bytes, so it is recognisable as a copy."""
+def reply_to_resend(deps: Deps, message_id: str) -> OutboxItem:
+    """The reply a resend would send (by its Message-ID or the original's)."""
     wanted = message_id if message_id.startswith("<") else f"<{message_id}>"
     item = deps.store.find_reply(wanted)
     if item is None:
         raise ActionRefused(f"no reply found for {wanted}")
+    return item
+
+
+def resend(deps: Deps, message_id: str, by: str, reason: str) -> str:
+    """The same reply again: same Message-ID and bytes, so it is recognisable as a copy."""
+    item = reply_to_resend(deps, message_id)
     record = StaffRecord(
         time=deps.clock(),
         action="staff_resent",

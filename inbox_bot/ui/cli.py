@@ -14,7 +14,7 @@ import threading
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 from tabulate import tabulate
@@ -34,8 +34,10 @@ from inbox_bot.app.wiring import (
 )
 from inbox_bot.app.worker import cycle_lines, poll_cycle, run_worker
 from inbox_bot.config import Settings
+from inbox_bot.core.render import Renderer
+from inbox_bot.core.template_check import check_templates
 from inbox_bot.core.visible import shown
-from inbox_bot.errors import AlreadyRunning, ConfigError, InboxBotError
+from inbox_bot.errors import AlreadyRunning, ConfigError, InboxBotError, TemplateError
 from inbox_bot.ui.export import attendees_csv, attendees_xlsx
 from inbox_bot.ui.options import CONFIG, EVENT, chosen_event
 from inbox_bot.ui.report import DEFAULT_FILE, refresh_report, write_report
@@ -94,6 +96,7 @@ def cli(verbose: bool) -> None:
 def poll(config_path: Path, dry_run: bool) -> None:
     """Run one cycle over everything new, then exit."""
     settings = settings_from(config_path)
+    templates_or_fail(settings)
     if dry_run:
         with open_memory_copy(settings.storage.database) as store:
             with closing(build_deps(settings, store)) as deps:
@@ -117,6 +120,7 @@ def poll(config_path: Path, dry_run: bool) -> None:
 def run(config_path: Path) -> None:
     """The scheduled worker: poll at the configured interval until stopped."""
     settings = settings_from(config_path)
+    templates_or_fail(settings)
     logging.getLogger("inbox_bot").setLevel(min(logging.getLogger().level, logging.INFO))
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
     stop = threading.Event()
@@ -127,6 +131,58 @@ def run(config_path: Path) -> None:
             err=True,
         )
         run_worker(deps, stop, after=write_staff_page)
+
+
+def status_times(settings: Settings, store: Any) -> list[tuple[str, object]]:
+    """The last good poll and send, and the last errors that came after them, in local
+    time ("12.03.2025 14:05"): an old error after a later good poll is over."""
+    meta = {k: store.get_meta(k) or "" for k in _STATUS_KEYS}
+    return [
+        (
+            "Letzter erfolgreicher Abruf / last good poll",
+            local_stamp(meta["last_poll_ok"], settings),
+        ),
+        (
+            "Letzter Abruffehler / last IMAP error",
+            _newer(meta["last_poll_error"], meta["last_poll_ok"], settings),
+        ),
+        ("Letzter Versand / last reply sent", local_stamp(meta["last_smtp_ok"], settings)),
+        (
+            "Letzter Versandfehler / last SMTP error",
+            _newer(meta["last_smtp_error"], meta["last_smtp_ok"], settings),
+        ),
+        ("Warnung / alert", local_stamp(meta["alert"], settings)),
+    ]
+
+
+_STATUS_KEYS = ("last_poll_ok", "last_poll_error", "last_smtp_ok", "last_smtp_error", "alert")
+
+
+def local_stamp(value: str, settings: Settings) -> str:
+    """ "2025-03-12T13:05:00+00:00 text" as "12.03.2025 14:05:00 text" in the event's zone."""
+    if not value:
+        return "-"
+    stamp, _, rest = value.partition(" ")
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return value
+    local = moment.astimezone(settings.zone).strftime("%d.%m.%Y %H:%M:%S")
+    return f"{local} {rest}".strip()
+
+
+def _newer(error: str, good: str, settings: Settings) -> str:
+    if not error or (good and error.split(" ", 1)[0] <= good.split(" ", 1)[0]):
+        return "-"
+    return local_stamp(error, settings)
+
+
+def templates_or_fail(settings: Settings) -> None:
+    """Every template renders, or one line naming the file and line, exit 2."""
+    try:
+        check_templates(Renderer(settings))
+    except TemplateError as exc:
+        _fail(f"template error: {exc}", 2)
 
 
 def write_staff_page(deps: Deps) -> None:
@@ -163,9 +219,7 @@ def status(config_path: Path, event_key: str | None) -> None:
             ("Antworten im Postausgang / replies waiting", counts["outbox_pending"]),
             ("Antworten fehlgeschlagen / replies failed", counts["outbox_failed"]),
             ("Mails verarbeitet / mails processed", counts["messages"]),
-            ("Letzter erfolgreicher Abruf / last good poll", store.get_meta("last_poll_ok") or "-"),
-            ("Letzter Fehler / last error", store.get_meta("last_poll_error") or "-"),
-            ("Warnung / alert", store.get_meta("alert") or "-"),
+            *status_times(settings, store),
         ]
         click.echo(tabulate([(k, shown(v)) for k, v in rows], tablefmt="plain"))
 

@@ -29,6 +29,7 @@ from inbox_bot.app.staff import (
     plan_admit_mail,
     plan_admit_person,
     plan_cancel,
+    reply_to_resend,
     resend,
     resolve,
     send_now,
@@ -201,9 +202,15 @@ def cancel(
 @click.argument("message_id")
 @BY
 @REASON
-def resend_(config_path: Path, message_id: str, by: str, reason: str) -> None:
-    """Send a reply again (same content), by its Message-ID or the original's."""
+@YES
+def resend_(config_path: Path, message_id: str, by: str, reason: str, yes: bool) -> None:
+    """Send a reply again (same content), by its Message-ID or the original's: the mail
+    is shown first and sent when you confirm (or with --yes)."""
     with session(config_path) as deps:
+        item = _guard(lambda: reply_to_resend(deps, message_id))
+        click.echo(shown(_show(item.data)))
+        if not yes:
+            click.confirm(f"Diese Mail erneut an {item.recipient} senden?", abort=True)
         click.echo(shown(_guard(lambda: resend(deps, message_id, by, reason))))
         _echo(send_now(deps))
 

@@ -6,7 +6,6 @@ Secrets are never stored in the file: the file names an environment variable
 
 from __future__ import annotations
 
-import ipaddress
 import stat
 import tomllib
 from collections.abc import Mapping
@@ -25,10 +24,19 @@ from pydantic import (
     field_validator,
 )
 
+from inbox_bot.config_console import ConsoleSettings
 from inbox_bot.config_events import EventSettings, RoutingSettings, series_problem
+from inbox_bot.config_net import is_loopback
 from inbox_bot.errors import ConfigError
 
-__all__ = ["EventSettings", "RoutingSettings", "Settings", "load_settings"]
+__all__ = [
+    "ConsoleSettings",
+    "EventSettings",
+    "RoutingSettings",
+    "Settings",
+    "is_loopback",
+    "load_settings",
+]
 
 
 class Security(StrEnum):
@@ -71,16 +79,6 @@ class _ServerSection(_Section):
                 f'machine (127.0.0.1, ::1, localhost), not {host}; use "ssl" or "starttls"'
             )
         return value
-
-
-def is_loopback(host: str) -> bool:
-    """127.0.0.0/8, ::1 or localhost: a connection that never leaves this machine."""
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 _S = TypeVar("_S", bound=_ServerSection)
@@ -221,6 +219,8 @@ class Settings(_Section):
     # No [reminders] section: neither reminders nor closing notes are sent.
     reminders: ReminderSettings = ReminderSettings(days_before=0, final_note=False)
     report: ReportSettings = ReportSettings()
+    # The staff's web console; `run` serves it too when the section is there.
+    console: ConsoleSettings | None = None
     source: Path | None = Field(default=None, exclude=True)
 
     @property

@@ -120,11 +120,30 @@ def _entry(attendee: Attendee) -> PersonEntry:
 # --- actions ---
 
 
+def attendee_by_id(deps: Deps, attendee_id: str) -> tuple[AllocationState, Attendee]:
+    """A person by her attendee id (the console's links), with her event's state."""
+    for state in current_states(deps).values():
+        found = state.attendees.get(attendee_id)
+        if found is not None:
+            return state, found
+    raise NotFound(f"no person with the id {attendee_id}")
+
+
 def plan_cancel(
-    deps: Deps, address: str, by: str, reason: str, event: str | None = None
+    deps: Deps,
+    address: str,
+    by: str,
+    reason: str,
+    event: str | None = None,
+    attendee_id: str | None = None,
 ) -> Planned:
-    state = state_of(deps, address, (Status.CONFIRMED, Status.WAITLISTED), event)
-    target = person(state, address, (Status.CONFIRMED, Status.WAITLISTED))
+    if attendee_id is not None:
+        state, target = attendee_by_id(deps, attendee_id)
+        if not target.active:
+            raise ActionRefused(f"{target.name} is not registered ({target.status})")
+    else:
+        state = state_of(deps, address, (Status.CONFIRMED, Status.WAITLISTED), event)
+        target = person(state, address, (Status.CONFIRMED, Status.WAITLISTED))
     now = deps.clock()
     request = Request(
         message_key=f"staff-{now.timestamp():.0f}",
@@ -165,11 +184,22 @@ def plan_cancel(
 
 
 def plan_admit_person(
-    deps: Deps, address: str, by: str, reason: str, force: bool, event: str | None = None
+    deps: Deps,
+    address: str,
+    by: str,
+    reason: str,
+    force: bool,
+    event: str | None = None,
+    attendee_id: str | None = None,
 ) -> Planned:
     statuses = (Status.WAITLISTED, Status.LATE, Status.CANCELLED)
-    state = state_of(deps, address, statuses, event)
-    target = person(state, address, statuses)
+    if attendee_id is not None:
+        state, target = attendee_by_id(deps, attendee_id)
+        if target.status not in statuses:
+            raise ActionRefused(f"{target.name} already has a seat")
+    else:
+        state = state_of(deps, address, statuses, event)
+        target = person(state, address, statuses)
     return _admit(deps, state, (target,), by, reason, force, resolve_ref=None)
 
 

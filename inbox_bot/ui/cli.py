@@ -14,7 +14,7 @@ import threading
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 from tabulate import tabulate
@@ -33,15 +33,19 @@ from inbox_bot.app.wiring import (
     worker_store,
 )
 from inbox_bot.app.worker import cycle_lines, poll_cycle, run_worker
-from inbox_bot.config import Settings
+from inbox_bot.config import ConsoleSettings, Settings
 from inbox_bot.core.render import Renderer
 from inbox_bot.core.template_check import check_templates
 from inbox_bot.core.visible import shown
 from inbox_bot.errors import AlreadyRunning, ConfigError, InboxBotError, TemplateError
+from inbox_bot.ui.console import beside_worker
+from inbox_bot.ui.console import serve as serve_console
 from inbox_bot.ui.export import attendees_csv, attendees_xlsx
 from inbox_bot.ui.options import CONFIG, EVENT, chosen_event
 from inbox_bot.ui.report import DEFAULT_FILE, refresh_report, write_report
 from inbox_bot.ui.staff_cli import COMMANDS as STAFF_COMMANDS
+from inbox_bot.ui.staff_users_cli import staff_user
+from inbox_bot.ui.statusline import status_times
 
 log = logging.getLogger("inbox_bot")
 
@@ -130,51 +134,27 @@ def run(config_path: Path) -> None:
             f"{settings.schedule.poll_interval_seconds} s; stop with Ctrl+C",
             err=True,
         )
-        run_worker(deps, stop, after=write_staff_page)
+        with beside_worker(settings):
+            run_worker(deps, stop, after=write_staff_page)
 
 
-def status_times(settings: Settings, store: Any) -> list[tuple[str, object]]:
-    """The last good poll and send, and the last errors that came after them, in local
-    time ("12.03.2025 14:05"): an old error after a later good poll is over."""
-    meta = {k: store.get_meta(k) or "" for k in _STATUS_KEYS}
-    return [
-        (
-            "Letzter erfolgreicher Abruf / last good poll",
-            local_stamp(meta["last_poll_ok"], settings),
-        ),
-        (
-            "Letzter Abruffehler / last IMAP error",
-            _newer(meta["last_poll_error"], meta["last_poll_ok"], settings),
-        ),
-        ("Letzter Versand / last reply sent", local_stamp(meta["last_smtp_ok"], settings)),
-        (
-            "Letzter Versandfehler / last SMTP error",
-            _newer(meta["last_smtp_error"], meta["last_smtp_ok"], settings),
-        ),
-        ("Warnung / alert", local_stamp(meta["alert"], settings)),
-    ]
-
-
-_STATUS_KEYS = ("last_poll_ok", "last_poll_error", "last_smtp_ok", "last_smtp_error", "alert")
-
-
-def local_stamp(value: str, settings: Settings) -> str:
-    """ "2025-03-12T13:05:00+00:00 text" as "12.03.2025 14:05:00 text" in the event's zone."""
-    if not value:
-        return "-"
-    stamp, _, rest = value.partition(" ")
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        return value
-    local = moment.astimezone(settings.zone).strftime("%d.%m.%Y %H:%M:%S")
-    return f"{local} {rest}".strip()
-
-
-def _newer(error: str, good: str, settings: Settings) -> str:
-    if not error or (good and error.split(" ", 1)[0] <= good.split(" ", 1)[0]):
-        return "-"
-    return local_stamp(error, settings)
+@cli.command()
+@CONFIG
+def console(config_path: Path) -> None:
+    """The staff's web console on [console] listen (default 127.0.0.1:8025)."""
+    settings = settings_from(config_path)
+    templates_or_fail(settings)
+    options = settings.console or ConsoleSettings()
+    host, port = options.address
+    with open_store(settings.storage.database) as store:
+        users = store.staff_user_names()
+    if not users and not options.user_header:
+        click.echo(
+            "inbox-bot: no staff user yet; add one: inbox-bot staff-user add --config FILE NAME",
+            err=True,
+        )
+    click.echo(f"inbox-bot: console on http://{host}:{port}/ ; stop with Ctrl+C", err=True)
+    serve_console(settings)
 
 
 def templates_or_fail(settings: Settings) -> None:
@@ -335,3 +315,4 @@ def print_report(report: CycleReport, settings: Settings, *, dry_run: bool) -> N
 
 for _command in STAFF_COMMANDS:
     cli.add_command(_command)
+cli.add_command(staff_user)

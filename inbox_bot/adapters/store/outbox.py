@@ -145,6 +145,15 @@ class Outbox(Base):
                     found.add(attendee[0])
         return frozenset(found)
 
+    def replies_about(self, attendee_id: str) -> list[OutboxItem]:
+        """Every mail of ours about this person, oldest first."""
+        rows = self._all(
+            "SELECT o.* FROM outbox o WHERE EXISTS (SELECT 1 FROM json_each(o.attendee_ids) "
+            "WHERE value = ?) ORDER BY o.id",
+            (attendee_id,),
+        )
+        return [outbox_item(r) for r in rows]
+
     def events_of_replies(self, message_ids: Sequence[str]) -> tuple[str, ...]:
         """The events of the persons our mails with these Message-IDs were about."""
         found: list[str] = []

@@ -117,6 +117,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX attendees_event ON attendees (event, arrival, uid, position);
     ALTER TABLE messages ADD COLUMN events TEXT;
     """,
+    # 7: staff accounts of the web console (argon2id hashes, never the password)
+    """
+    CREATE TABLE staff_users (
+        name TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
 )
 
 

@@ -14,10 +14,11 @@ from inbox_bot.adapters.store.messages import Messages
 from inbox_bot.adapters.store.outbox import Outbox
 from inbox_bot.adapters.store.privacy import Privacy
 from inbox_bot.adapters.store.schema import prepare
+from inbox_bot.adapters.store.staffusers import StaffUsers
 from inbox_bot.errors import AlreadyRunning, StoreError
 
 
-class Store(Messages, Outbox, Log, Privacy):
+class Store(Messages, Outbox, Log, Privacy, StaffUsers):
     """All the bot's state: mail, attendees, outbox, allocation log, meta."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path | None) -> None:

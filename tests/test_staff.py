@@ -62,7 +62,10 @@ def test_cancel_for_someone_who_phoned_promotes_and_tells_the_waitlist_head(
     assert people["Andreas Pütz"]["status"] == "confirmed"
     assert people["Yvonne Lasarzik"]["waitlist_position"] == 1
     by_rcpt = {m.rcpt_tos: m for m in smtp_sink.messages}
-    assert set(by_rcpt) == {("a.puetz@maerkischer-kreis.de",), ("sebastian.kortmann@stadt-hagen.de",)}
+    assert set(by_rcpt) == {
+        ("a.puetz@maerkischer-kreis.de",),
+        ("sebastian.kortmann@stadt-hagen.de",),
+    }
     # The cancelled person hears that the seat is given up; no calendar for him.
     told = by_rcpt[("sebastian.kortmann@stadt-hagen.de",)].message
     assert not [p for p in told.iter_attachments() if p.get_content_type() == "text/calendar"]

@@ -295,7 +295,8 @@ def _seated(state: AllocationState, targets: tuple[Attendee, ...], force: bool) 
         if seat is None:
             if not force:
                 raise ActionRefused(
-                    f"all {state.capacity} seats are taken; use --force to admit over capacity"
+                    f"Alle {state.capacity} Plätze sind vergeben (all seats taken): ein"
+                    " Zusatzplatz nur ausdrücklich (extra seat: --force, or tick the box)"
                 )
             seat = max((a.seat or 0 for a in attendees.values()), default=0) + 1
         admitted = replace(target, status=Status.CONFIRMED, seat=seat)

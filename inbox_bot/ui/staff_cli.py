@@ -22,6 +22,7 @@ from inbox_bot.app.deps import Deps
 from inbox_bot.app.logcheck import verify_log
 from inbox_bot.app.privacy import forget, purge
 from inbox_bot.app.replay import replay_differences
+from inbox_bot.app.review_now import current_notes
 from inbox_bot.app.staff import (
     Planned,
     commit,
@@ -94,6 +95,7 @@ def review(config_path: Path, event_key: str | None) -> None:
         only = chosen_event(deps.settings, event_key)
         series = deps.settings.series
         zone = deps.settings.zone
+        now = current_notes(deps.store.attendees())
         table = [
             [
                 row.reference,
@@ -102,6 +104,7 @@ def review(config_path: Path, event_key: str | None) -> None:
                 row.kind,
                 *([", ".join(row.events) or "?"] if series else []),
                 shown(row.review_reason),
+                shown(now.get(row.message_key, "")),
             ]
             for row in deps.store.review_queue()
             if only is None or not series or not row.events or only in row.events
@@ -114,8 +117,8 @@ def review(config_path: Path, event_key: str | None) -> None:
     click.echo(
         tabulate(
             table,
-            headers=[*heads, "Grund"],
-            maxcolwidths=[None, None, 30, None, *([None] if series else []), 70],
+            headers=[*heads, "Grund", "Heute"],
+            maxcolwidths=[None, None, 24, None, *([None] if series else []), 56, 30],
         )
     )
 

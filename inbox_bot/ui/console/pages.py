@@ -14,6 +14,7 @@ from flask import Flask, Response, abort, current_app, g, render_template, reque
 from inbox_bot.adapters.store import MessageRow
 from inbox_bot.app.allocation import allocation
 from inbox_bot.app.deps import Deps
+from inbox_bot.app.review_now import current_notes
 from inbox_bot.core.audit import from_json
 from inbox_bot.core.model import Analysis, Attendee
 from inbox_bot.core.story import story
@@ -53,7 +54,8 @@ def install(app: Flask) -> None:
     @signed_in
     def review() -> str:
         with _console().deps() as deps:
-            rows = [_review_row(deps, row) for row in deps.store.review_queue()]
+            now = current_notes(deps.store.attendees())
+            rows = [_review_row(deps, row, now) for row in deps.store.review_queue()]
         return render_template("review.html", rows=rows)
 
     @app.route("/review/<int:ref>")
@@ -138,7 +140,7 @@ def review_details(deps: Deps, row: MessageRow) -> dict[str, Any]:
         "form_rows": rows[: max(len(persons) + 3, 4)],
         "events": deps.settings.events,
         "series": deps.settings.series,
-        "now": _current_note(deps, row),
+        "now": current_notes(deps.store.attendees()).get(row.message_key, ""),
     }
 
 
@@ -164,19 +166,12 @@ def person_details(deps: Deps, attendee_id: str) -> dict[str, Any]:
     }
 
 
-def _review_row(deps: Deps, row: MessageRow) -> dict[str, Any]:
+def _review_row(deps: Deps, row: MessageRow, now: dict[str, str]) -> dict[str, Any]:
     return {
         "row": row,
         "arrival": row.received_at.astimezone(deps.settings.zone).strftime("%d.%m.%Y %H:%M"),
-        "now": _current_note(deps, row),
+        "now": now.get(row.message_key, ""),
     }
-
-
-def _current_note(deps: Deps, row: MessageRow) -> str:
-    """What became of the mail's persons since its reason was written ("Platz 8 von 8"
-    may be stale: she may have cancelled)."""
-    mine = [a for a in deps.store.attendees() if a.message_key == row.message_key]
-    return ", ".join(f"{a.name}: {a.status}" for a in mine)
 
 
 def _matches(attendee: Attendee, query: str) -> bool:

@@ -13,7 +13,7 @@ port. This module imports only the frozen records of core/model.py and errors.py
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -91,8 +91,9 @@ class Mailbox(Protocol):
         """
         ...
 
-    def add_flags(self, uid: int, flags: Iterable[str]) -> None:
-        """Add IMAP flags ("\\Seen", "\\Answered", "\\Flagged") to one message.
+    def add_flags(self, uids: Sequence[int], flags: Iterable[str]) -> None:
+        """Add IMAP flags ("\\Seen", "\\Answered", "\\Flagged") to these messages, in
+        as few STORE commands as the server's line length allows (UIDs as ranges).
 
         Other flags (set by staff) stay as they are; adding a flag already set, or to a
         message expunged meanwhile, changes nothing and is not an error.
@@ -101,8 +102,8 @@ class Mailbox(Protocol):
         """
         ...
 
-    def remove_flags(self, uid: int, flags: Iterable[str]) -> None:
-        """Remove IMAP flags from one message; as add_flags otherwise.
+    def remove_flags(self, uids: Sequence[int], flags: Iterable[str]) -> None:
+        """Remove IMAP flags from these messages; as add_flags otherwise.
 
         :raises MailboxUnavailable: the STORE failed
         """

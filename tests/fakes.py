@@ -20,7 +20,7 @@ import dataclasses
 import email.utils
 import hashlib
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -102,6 +102,7 @@ class FakeMailbox:
         self.uidvalidity = uidvalidity
         self.folders: dict[str, list[StoredMail]] = {folder: []}
         self.flag_changes: list[FlagChange] = []
+        self.stores = 0  # STORE commands (one may flag many mails)
         self.downloaded: list[list[int]] = []  # UIDs asked for, one list per download
         self.connections = 0
         self.connected = False
@@ -216,19 +217,23 @@ class FakeMailbox:
         ]
         return sorted(mails, key=lambda m: m.order)
 
-    def add_flags(self, uid: int, flags: Iterable[str]) -> None:
+    def add_flags(self, uids: Sequence[int], flags: Iterable[str]) -> None:
         self._maybe_fail("add_flags")
+        self.stores += 1
         added = frozenset(flags)
-        self.flag_changes.append(FlagChange(uid, "+", added))
-        if (mail := self._held(uid)) is not None:
-            mail.flags |= added
+        for uid in uids:
+            self.flag_changes.append(FlagChange(uid, "+", added))
+            if (mail := self._held(uid)) is not None:
+                mail.flags |= added
 
-    def remove_flags(self, uid: int, flags: Iterable[str]) -> None:
+    def remove_flags(self, uids: Sequence[int], flags: Iterable[str]) -> None:
         self._maybe_fail("remove_flags")
+        self.stores += 1
         removed = frozenset(flags)
-        self.flag_changes.append(FlagChange(uid, "-", removed))
-        if (mail := self._held(uid)) is not None:
-            mail.flags -= removed
+        for uid in uids:
+            self.flag_changes.append(FlagChange(uid, "-", removed))
+            if (mail := self._held(uid)) is not None:
+                mail.flags -= removed
 
     def save_copy(self, folder: str, raw: bytes, when: datetime) -> None:
         self._maybe_fail("save_copy")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import ssl
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -39,6 +39,30 @@ def tls_reason(exc: ssl.SSLError) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
         return f"certificate not accepted: {exc.verify_message}"
     return str(exc.reason or exc)
+
+
+def uid_ranges(uids: Iterable[int], longest: int = 4000) -> Iterator[str]:
+    """UIDs as IMAP sequence sets ("3:9,12,15:20"), each at most `longest` characters
+    (servers limit the command line; Dovecot to 64 KB)."""
+    ordered = sorted(set(uids))
+    parts: list[str] = []
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        parts.append(str(ordered[i]) if i == j else f"{ordered[i]}:{ordered[j]}")
+        i = j + 1
+    current: list[str] = []
+    size = 0
+    for part in parts:
+        if current and size + len(part) + 1 > longest:
+            yield ",".join(current)
+            current, size = [], 0
+        current.append(part)
+        size += len(part) + 1
+    if current:
+        yield ",".join(current)
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
@@ -151,15 +175,21 @@ class Mailbox:
 
     # --- mark ---
 
-    def add_flags(self, uid: int, flags: Iterable[str]) -> None:
-        try:
-            self._imap().add_flags([uid], [f.encode() for f in flags], silent=True)
-        except (IMAPClientError, OSError) as exc:
-            raise MailboxUnavailable(f"IMAP STORE failed: {exc}") from exc
+    def add_flags(self, uids: Sequence[int], flags: Iterable[str]) -> None:
+        self._store(uids, flags, add=True)
 
-    def remove_flags(self, uid: int, flags: Iterable[str]) -> None:
+    def remove_flags(self, uids: Sequence[int], flags: Iterable[str]) -> None:
+        self._store(uids, flags, add=False)
+
+    def _store(self, uids: Sequence[int], flags: Iterable[str], *, add: bool) -> None:
+        names = [f.encode() for f in flags]
+        imap = self._imap()
         try:
-            self._imap().remove_flags([uid], [f.encode() for f in flags], silent=True)
+            for ranges in uid_ranges(uids):
+                if add:
+                    imap.add_flags(ranges, names, silent=True)
+                else:
+                    imap.remove_flags(ranges, names, silent=True)
         except (IMAPClientError, OSError) as exc:
             raise MailboxUnavailable(f"IMAP STORE failed: {exc}") from exc
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,8 +12,45 @@ from inbox_bot.app.state import allocation_state, allocation_states
 from inbox_bot.config import Settings
 from inbox_bot.core.allocate import AllocationState
 from inbox_bot.core.classify import Context
+from inbox_bot.core.model import Attendee
 from inbox_bot.core.render import Renderer
 from inbox_bot.ports import Analyser, Clock, Mailbox, Mailer
+
+
+@dataclass(kw_only=True)
+class StateCache:
+    """Every event's allocation state, kept and updated as each decision is made rather
+    than reloaded from SQLite for every mail (which made a cycle quadratic).
+
+    Valid while nothing else changed the database: `Store.version()` counts commits by
+    other connections (a staff action in the console or the CLI) and by this one; a
+    decision recorded by the pipeline is applied here and its commit counted in.
+    """
+
+    states: dict[str, AllocationState] | None = None
+    settings: object = None
+    version: tuple[int, int] = (-1, -1)
+
+    def valid(self, settings: Settings, version: tuple[int, int]) -> bool:
+        return self.states is not None and self.settings is settings and self.version == version
+
+    def recorded(
+        self, changes: Iterable[Attendee], before: tuple[int, int], after: tuple[int, int]
+    ) -> None:
+        """The pipeline recorded a decision with these changes, the database at version
+        `before` until then and `after` since."""
+        if self.states is None or self.version != before:
+            self.states = None
+            return
+        by_event: dict[str, list[Attendee]] = {}
+        for a in changes:
+            by_event.setdefault(a.event, []).append(a)
+        if any(key not in self.states for key in by_event):
+            self.states = None  # an attendee of no known state: load afresh
+            return
+        for key, changed in by_event.items():
+            self.states[key] = self.states[key].with_changes(changed)
+        self.version = after
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,6 +65,8 @@ class Deps:
     # parse + classify within a time budget (a worker process in production)
     analyser: Analyser
     stop: threading.Event = field(default_factory=threading.Event)
+    # The allocation states as decided so far, kept between mails (see current_states).
+    states: StateCache = field(default_factory=lambda: StateCache())
 
     def close(self) -> None:
         """Release what the adapters hold beyond a call (the reader process)."""
@@ -73,7 +112,12 @@ def current_state(deps: Deps, event: str = "") -> AllocationState:
 
 
 def current_states(deps: Deps) -> dict[str, AllocationState]:
-    """Every event's allocation, by key."""
-    return allocation_states(
-        deps.settings, deps.store.attendees(), freemail=deps.context.directory.freemail
-    )
+    """Every event's allocation, by key: as kept since the last decision, or loaded."""
+    cache, version = deps.states, deps.store.version()
+    if not cache.valid(deps.settings, version):
+        cache.states = allocation_states(
+            deps.settings, deps.store.attendees(), freemail=deps.context.directory.freemail
+        )
+        cache.settings, cache.version = deps.settings, version
+    assert cache.states is not None
+    return dict(cache.states)

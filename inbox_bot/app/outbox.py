@@ -38,10 +38,13 @@ def send_outbox(deps: Deps, mailbox: Mailbox, report: CycleReport) -> None:
     due = [_settle_unknown(deps, mailbox, item) for item in deps.store.pending_outbox(now)]
     todo = [item for item in due if item is not None]
     if todo:
+        # Counted once, then by this run's own sends: no count over the outbox per reply.
+        sent_before = report.sent
+        this_hour = deps.store.sent_since(deps.clock() - timedelta(hours=1))
         try:
             with deps.open_smtp() as smtp:
                 for item in todo:
-                    if _over_hourly_budget(deps, report):
+                    if _over_hourly_budget(deps, report, this_hour + report.sent - sent_before):
                         break
                     # Checked before each reply: several replies to one address in one batch.
                     if not _within_limits(deps, item, report):
@@ -97,9 +100,9 @@ def _within_limits(deps: Deps, item: OutboxItem, report: CycleReport) -> bool:
     return False
 
 
-def _over_hourly_budget(deps: Deps, report: CycleReport) -> bool:
+def _over_hourly_budget(deps: Deps, report: CycleReport, this_hour: int) -> bool:
     budget = deps.settings.limits.replies_per_hour
-    if deps.store.sent_since(deps.clock() - timedelta(hours=1)) < budget:
+    if this_hour < budget:
         return False
     reason = (
         f"Stundenbudget von {budget} Antworten erreicht: Versand angehalten, "

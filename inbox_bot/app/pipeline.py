@@ -3,8 +3,9 @@
 fetch (ports.Mailbox) -> parse, classify (the reader) -> decide (core/allocate.py)
 -> persist (store) -> reply (app/outbox.py) -> mark (app/mark.py)
 
-One message's way through the middle steps is app/process.py. Replies of a batch go
-out once its decisions are committed; the mails are flagged last.
+One message's way through the middle steps is app/process.py. A batch's decisions are
+committed together (one transaction, a savepoint per mail); its replies go out only
+after that commit; the mails are flagged last.
 """
 
 from __future__ import annotations
@@ -35,13 +36,16 @@ def run_once(deps: Deps, *, dry_run: bool = False) -> CycleReport:
         for batch in batches(pending, imap.batch_size, imap.batch_bytes):
             if deps.stop.is_set():
                 break
-            for mail in _download(deps, mailbox, batch, report):
-                if deps.stop.is_set():
-                    break
-                try:
-                    report.handled.append(process(deps, mail))
-                except Interrupted:
-                    break  # SIGTERM while a mail was read: it stays for the next cycle
+            # One transaction for the batch, a savepoint per mail (group commit),
+            # committed before any of its replies leaves.
+            with deps.store.batch():
+                for mail in _download(deps, mailbox, batch, report):
+                    if deps.stop.is_set():
+                        break
+                    try:
+                        report.handled.append(process(deps, mail))
+                    except Interrupted:
+                        break  # SIGTERM while a mail was read: it stays for the next cycle
             if not dry_run and not deps.stop.is_set():
                 send_outbox(deps, mailbox, report)
                 mark_done(deps, mailbox)

@@ -215,7 +215,9 @@ def _persist(
         events=tuple(p.event for p in parts if p.event) if series else (),
     )
     changes = [a for part in parts for a in part.decision.changes]
+    before = deps.store.version()
     deps.store.record(message, changes, rows, [_json(deps, r) for r in records], now)
+    deps.states.recorded(changes, before, deps.store.version())
     log.info(
         "uid=%s kind=%s decision=%s replies=%d review=%s",
         mail.uid,
@@ -356,6 +358,8 @@ def _record_plain(deps: Deps, mail: FetchedMail, sha: str, plain: _Plain) -> Han
         review_reason=plain.reason if plain.review else "",
         raw=plain.raw,
     )
+    before = deps.store.version()
     deps.store.record(message, (), (), _json(deps, record), now)
+    deps.states.recorded((), before, deps.store.version())
     log.info("uid=%s decision=%s review=%s", mail.uid, plain.decision, plain.review)
     return _handled(mail, record, (), [])

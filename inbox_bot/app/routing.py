@@ -38,8 +38,8 @@ def route_mail(
             key
             for key, state in states.items()
             if any(
-                a.active and (same_address(sender, a.registrant) or same_address(sender, a.email))
-                for a in state.attendees.values()
+                same_address(sender, a.registrant) or same_address(sender, a.email)
+                for a in state.active_at(sender)
             )
         ),
     )

@@ -42,7 +42,7 @@ from inbox_bot.core.cancel import (
     cancelled_notices,
 )
 from inbox_bot.core.model import Attendee, Kind, Person, ReplyKind, Status
-from inbox_bot.core.names import domain_of, name_tokens, same_address
+from inbox_bot.core.names import address_key, domain_of, name_tokens, same_address
 
 __all__ = [
     "AllocationState",
@@ -149,7 +149,7 @@ def _place(
             changed = _new_attendee(state, request, person, index, on_time)
             placed.append((changed.id, False))
         if changed is not None:
-            state = replace(state, attendees={**state.attendees, changed.id: changed})
+            state = state.with_changes([changed])
             changes.append(changed)
     return state, changes, placed
 
@@ -158,10 +158,7 @@ def _address_conflict(state: AllocationState, person: Person) -> str | None:
     """Her address already holds a place under another name: a person must look."""
     if not person.email:
         return None
-    holder = next(
-        (a for a in state.attendees.values() if a.active and same_address(a.email, person.email)),
-        None,
-    )
+    holder = next(iter(state.active_at(person.email, own=True)), None)
     if holder is None or names_compatible(holder.name, person.name):
         return None
     return (
@@ -214,9 +211,10 @@ def _flood(state: AllocationState, request: Request) -> str | None:
     new = [p for p in request.intent.persons if find_holder(state, p, request.contact) is None]
     if len(request.intent.persons) > limits.persons_per_mail:
         return f"Mehr als {limits.persons_per_mail} Personen in einer Mail: bitte prüfen."
-    active = [a for a in state.attendees.values() if a.active]
+    counts = state.index
     # Keyed on From: a Reply-To is free to vary, the sending address is not.
-    from_address = sum(1 for a in active if same_address(a.registrant, request.sender))
+    sender = request.sender
+    from_address = counts.per_registrant.get(address_key(sender), 0) if sender else 0
     if new and from_address + len(new) > limits.persons_per_address:
         return (
             f"Mehr als {limits.persons_per_address} Personen von {request.sender}: "
@@ -225,7 +223,7 @@ def _flood(state: AllocationState, request: Request) -> str | None:
     domain = domain_of(request.sender)
     if domain in limits.freemail:
         return None
-    from_domain = sum(1 for a in active if domain_of(a.registrant) == domain)
+    from_domain = counts.per_domain.get(domain, 0)
     if new and from_domain + len(new) > limits.persons_per_domain:
         return (
             f"Mehr als {limits.persons_per_domain} Personen von @{domain}: "
@@ -237,7 +235,7 @@ def _flood(state: AllocationState, request: Request) -> str | None:
 def _new_attendee(
     state: AllocationState, request: Request, person: Person, index: int, on_time: bool
 ) -> Attendee:
-    seat = state.free_seat() if on_time and not state.waitlist() else None
+    seat = state.free_seat() if on_time and state.waitlist_head() is None else None
     if not on_time:
         status = Status.LATE
     elif seat is not None:

@@ -11,9 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 
 from inbox_bot.core.model import Attendee, Intent, Person, ReplyKind, Status
-from inbox_bot.core.names import domain_of, name_tokens, same_address
+from inbox_bot.core.names import address_key, domain_of, name_tokens, same_address
+from inbox_bot.core.state_index import StateIndex
 
 
 class Outcome(StrEnum):
@@ -68,6 +70,28 @@ class AllocationState:
     event: str = ""
     series: bool = False
 
+    @cached_property
+    def index(self) -> StateIndex:
+        """Lookups without scans (core/state_index.py): built on first use, then carried
+        along by `with_changes`. Not a field: `replace()` never copies a stale one."""
+        return StateIndex.build(self.capacity, self.attendees)
+
+    def with_changes(self, changes: Iterable[Attendee]) -> AllocationState:
+        """This state with the changed (new or updated) attendees; the index follows."""
+        changed = list(changes)
+        if not changed:
+            return self
+        latest: dict[str, Attendee] = {}
+        pairs = []
+        for a in changed:  # one attendee changed twice: the second change follows the first
+            pairs.append((latest.get(a.id, self.attendees.get(a.id)), a))
+            latest[a.id] = a
+        attendees = {**self.attendees, **latest}
+        after = replace(self, attendees=attendees)
+        if "index" in self.__dict__:  # carried along only where it exists already
+            after.__dict__["index"] = self.index.changed(pairs)
+        return after
+
     def confirmed(self) -> list[Attendee]:
         return sorted(
             (a for a in self.attendees.values() if a.status is Status.CONFIRMED),
@@ -75,22 +99,32 @@ class AllocationState:
         )
 
     def waitlist(self) -> list[Attendee]:
-        return sorted(
-            (a for a in self.attendees.values() if a.status is Status.WAITLISTED),
-            key=lambda a: a.queue_order,
-        )
+        return [self.attendees[i] for _, i in self.index.waiting]
+
+    def waitlist_head(self) -> Attendee | None:
+        waiting = self.index.waiting
+        return self.attendees[waiting[0][1]] if waiting else None
 
     def waitlist_position(self, attendee_id: str) -> int | None:
-        for position, attendee in enumerate(self.waitlist(), start=1):
-            if attendee.id == attendee_id:
-                return position
-        return None
+        attendee = self.attendees.get(attendee_id)
+        return self.index.waitlist_position(attendee) if attendee is not None else None
 
     def free_seat(self) -> int | None:
-        taken = {a.seat for a in self.attendees.values() if a.status is Status.CONFIRMED}
-        if len(taken) >= self.capacity:
-            return None
-        return next(seat for seat in range(1, self.capacity + 1) if seat not in taken)
+        return self.index.free_seat()
+
+    def active_at(self, address: str | None, *, own: bool = False) -> list[Attendee]:
+        """Active attendees tied to an address, in the state's order: by their own
+        address only (`own`), else also as contact or registering From address."""
+        if not address:
+            return []
+        table = self.index.emails if own else self.index.addresses
+        ids = table.get(address_key(address), frozenset())
+        return [self.attendees[i] for i in self.index.in_order(ids)]
+
+    def active_named(self, name: str) -> list[Attendee]:
+        """Active attendees whose name has these name tokens, in the state's order."""
+        ids = self.index.names.get(name_tokens(name), frozenset())
+        return [self.attendees[i] for i in self.index.in_order(ids)]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,18 +164,18 @@ class Decision:
 
 def apply(state: AllocationState, decision: Decision) -> AllocationState:
     """The state after a decision: what the store writes, done in memory."""
-    if not decision.changes:
-        return state
-    attendees = dict(state.attendees)
-    attendees.update((a.id, a) for a in decision.changes)
-    return replace(state, attendees=attendees)
+    return state.with_changes(decision.changes)
 
 
 def find_holder(state: AllocationState, person: Person, contact: str) -> Attendee | None:
-    """The active attendee this person already is, if any (one place per person)."""
-    for attendee in state.attendees.values():
-        if attendee.active and _same_person(attendee, person, contact):
-            return attendee
+    """The active attendee this person already is, if any (one place per person): the
+    first a scan of the state would meet, found through the index."""
+    candidates = {a.id: a for a in state.active_named(person.name)}
+    if person.email:
+        candidates.update((a.id, a) for a in state.active_at(person.email, own=True))
+    for aid in state.index.in_order(candidates):
+        if _same_person(candidates[aid], person, contact):
+            return candidates[aid]
     return None
 
 
@@ -168,9 +202,9 @@ def promote_free_seats(state: AllocationState, arrival: datetime) -> Promoted:
     changes: list[Attendee] = []
     if arrival >= state.event_start:
         return Promoted(state=state, changes=(), promotions=())
-    while (seat := state.free_seat()) is not None and (waiting := state.waitlist()):
-        moved = replace(waiting[0], status=Status.CONFIRMED, seat=seat)
-        state = replace(state, attendees={**state.attendees, moved.id: moved})
+    while (seat := state.free_seat()) is not None and (head := state.waitlist_head()):
+        moved = replace(head, status=Status.CONFIRMED, seat=seat)
+        state = state.with_changes([moved])
         changes.append(moved)
     return Promoted(
         state=state,

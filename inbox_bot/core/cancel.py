@@ -27,13 +27,8 @@ def cancel(state: AllocationState, request: Request) -> Decision:
     targets, problem = cancellation_targets(state, request)
     if problem:
         return to_staff((problem,))
-    attendees = dict(state.attendees)
-    cancelled = []
-    for target in targets:
-        done = replace(target, status=Status.CANCELLED, seat=None)
-        attendees[done.id] = done
-        cancelled.append(done)
-    after = replace(state, attendees=attendees)
+    cancelled = [replace(t, status=Status.CANCELLED, seat=None) for t in targets]
+    after = state.with_changes(cancelled)
     work = promote_free_seats(after, request.arrival)
     reasons = [f"{a.name}: abgemeldet, Platz freigegeben." for a in cancelled]
     reasons += [
@@ -45,9 +40,8 @@ def cancel(state: AllocationState, request: Request) -> Decision:
     final = work.state
     staying = tuple(
         Placement(attendee=a, waitlist_position=final.waitlist_position(a.id))
-        for a in sorted(final.attendees.values(), key=lambda a: a.queue_order)
-        if a.active
-        and (same_address(a.registrant, request.sender) or same_address(a.email, request.sender))
+        for a in sorted(final.active_at(request.sender), key=lambda a: a.queue_order)
+        if same_address(a.registrant, request.sender) or same_address(a.email, request.sender)
     )
     return Decision(
         outcome=Outcome.CANCELLED,
@@ -118,16 +112,20 @@ def cancellation_targets(
             f"From {request.sender}): nicht automatisch ausgeführt, bitte prüfen."
         )
     sender = request.sender
+    # Through the index: the sender's places, and those our answered mails were about.
+    tied = {a.id: a for a in state.active_at(sender)}
+    tied.update(
+        (i, state.attendees[i])
+        for i in request.authorized
+        if i in state.attendees and state.attendees[i].active
+    )
     mine = [
-        a
-        for a in state.attendees.values()
-        if a.active
-        and (
-            a.id in request.authorized
-            or same_address(sender, a.registrant)
-            or same_address(sender, a.contact)
-            or same_address(sender, a.email)
-        )
+        tied[i]
+        for i in state.index.in_order(tied)
+        if i in request.authorized
+        or same_address(sender, tied[i].registrant)
+        or same_address(sender, tied[i].contact)
+        or same_address(sender, tied[i].email)
     ]
     if not mine:
         return [], NO_REGISTRATION + _namesakes(state, request)

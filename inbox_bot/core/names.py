@@ -28,8 +28,13 @@ def clean_address(address: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
+def address_key(address: str) -> str:
+    """What two spellings of one address share (the local part's case ignored too)."""
+    return clean_address(address).casefold()
+
+
 def same_address(a: str | None, b: str | None) -> bool:
-    return bool(a and b) and clean_address(a or "").casefold() == clean_address(b or "").casefold()
+    return bool(a and b) and address_key(a or "") == address_key(b or "")
 
 
 def domain_of(address: str | None) -> str:

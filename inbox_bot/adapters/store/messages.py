@@ -232,16 +232,22 @@ class Messages(Base):
         )
         return [message_row(r) for r in rows]
 
-    def set_marked(self, message_ref: int) -> None:
-        self._change("UPDATE messages SET marked = 1 WHERE id = ?", (message_ref,))
+    def set_marked(self, message_refs: Sequence[int]) -> None:
+        """These mails carry their final flags in the mailbox (one transaction)."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE messages SET marked = 1 WHERE id = ?", [(r,) for r in message_refs]
+            )
 
     # --- mail whose reading was begun (adapters/reader.py) ---
 
     def note_started(self, folder: str, uidvalidity: int, uid: int, now: datetime) -> None:
+        """Durable at once, also inside a batch: the crash it guards against is near."""
         self._change(
             "INSERT OR IGNORE INTO started (folder, uidvalidity, uid, started_at) VALUES (?,?,?,?)",
             (folder, uidvalidity, uid, iso(now)),
         )
+        self.commit_now()
 
     def was_started(self, folder: str, uidvalidity: int, uid: int) -> bool:
         row = self._one(

@@ -38,6 +38,18 @@ class Outbox(Base):
         rows = self._all("SELECT * FROM outbox WHERE message_ref = ?", (message_ref,))
         return [outbox_item(r) for r in rows]
 
+    def outbox_for_messages(self, message_refs: Sequence[int]) -> dict[int, list[OutboxItem]]:
+        """The replies of many mails at once (by index, in chunks): mail ref -> replies."""
+        found: dict[int, list[OutboxItem]] = {}
+        refs = list(message_refs)
+        for start in range(0, len(refs), 500):
+            chunk = refs[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT * FROM outbox WHERE message_ref IN ({marks})"  # noqa: S608
+            for row in self._all(sql, chunk):
+                found.setdefault(row["message_ref"], []).append(outbox_item(row))
+        return found
+
     def find_reply(self, message_id: str) -> OutboxItem | None:
         """A reply by its own Message-ID or by the Message-ID of the mail it answered."""
         row = self._one(

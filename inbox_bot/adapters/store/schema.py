@@ -125,6 +125,13 @@ MIGRATIONS: tuple[str, ...] = (
         created_at TEXT NOT NULL
     );
     """,
+    # 8: lookups a cycle makes for every mail and reply, by index instead of a scan
+    """
+    CREATE INDEX outbox_message ON outbox (message_ref);
+    CREATE INDEX outbox_sent ON outbox (sent_at);
+    CREATE INDEX outbox_recipient_sent ON outbox (lower(recipient), sent_at);
+    CREATE INDEX messages_unmarked ON messages (folder, uidvalidity) WHERE marked = 0;
+    """,
 )
 
 

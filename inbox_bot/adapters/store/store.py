@@ -25,6 +25,10 @@ class Store(Messages, Outbox, Log, Privacy, StaffUsers):
         super().__init__(connection, str(path or ":memory:"))
         self.path = path
         self._lock: TextIO | None = None
+        try:
+            self.count_attendee_changes()
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.where}: {exc}") from exc
 
     def close(self) -> None:
         self.db.close()

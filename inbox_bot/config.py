@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, overload
+from typing import Annotated, Any, Literal, TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -93,6 +93,12 @@ class ImapSettings(_ServerSection):
     batch_bytes: int = Field(default=20_000_000, ge=100_000)
     # Mail larger than this is not downloaded; it goes to staff review.
     max_message_bytes: int = Field(default=25_000_000, ge=10_000)
+    # `run` waits for new mail in IMAP IDLE when the server offers it and answers within
+    # seconds; the poll interval stays as the safety net. false: polling only.
+    idle: bool = True
+    # The copy of a sent reply in sent_folder: "append" (the bot files it) or "server"
+    # (the server files submitted mail itself, as Exchange Online and Gmail do).
+    sent_copy: Literal["append", "server"] = "append"
 
 
 class SmtpSettings(_ServerSection):
@@ -160,6 +166,9 @@ class LimitSettings(_Section):
     replies_per_address_per_day: int = Field(default=6, ge=1)
     # Replies of the whole bot within one hour (a bug or a loop must not spam).
     replies_per_hour: int = Field(default=300, ge=1)
+    # The provider's sending rate (Exchange Online: 30 a minute per mailbox; 0: none).
+    # Replies beyond it wait in the outbox and go in the next minutes, in order; no alert.
+    replies_per_minute: int = Field(default=0, ge=0)
     # Registrations beyond these go to staff review instead of taking seats.
     persons_per_mail: int = Field(default=10, ge=1)
     persons_per_address: int = Field(default=10, ge=1)

@@ -66,6 +66,12 @@ class Mailbox(Protocol):
         """
         ...
 
+    @property
+    def uidnext(self) -> int:
+        """The folder's UIDNEXT when entered (0: the server did not say). Unchanged
+        UIDVALIDITY and UIDNEXT since a complete pass: no new mail arrived."""
+        ...
+
     def pending(self, done: set[int]) -> list[MailMeta]:
         """The messages of the folder whose UID is not in `done`, as the server sees them.
 

@@ -100,9 +100,11 @@ class FakeMailbox:
     def __init__(self, folder: str = "INBOX", uidvalidity: int = 1) -> None:
         self.folder = folder
         self.uidvalidity = uidvalidity
+        self.uidnext = 1  # the UID the next mail will get (IMAP UIDNEXT)
         self.folders: dict[str, list[StoredMail]] = {folder: []}
         self.flag_changes: list[FlagChange] = []
         self.stores = 0  # STORE commands (one may flag many mails)
+        self.searches = 0  # full looks at the folder (SEARCH + metadata)
         self.downloaded: list[list[int]] = []  # UIDs asked for, one list per download
         self.connections = 0
         self.connected = False
@@ -125,6 +127,7 @@ class FakeMailbox:
         if at is None:
             at = inbox[-1].internaldate + timedelta(minutes=1) if inbox else T0
         uid = next(self._next_uid)
+        self.uidnext = uid + 1
         inbox.append(StoredMail(uid, at, raw, len(raw) if size is None else size, set(flags)))
         return uid
 
@@ -139,10 +142,11 @@ class FakeMailbox:
         self.uidvalidity = uidvalidity
         self._next_uid = itertools.count(1)
         self.folders[self.folder] = []
+        self.uidnext = 1
         for m in reversed(old):  # copied back in another order: UIDs differ from before
-            self.folders[self.folder].append(
-                StoredMail(next(self._next_uid), m.internaldate, m.raw, m.size)
-            )
+            uid = next(self._next_uid)
+            self.uidnext = uid + 1
+            self.folders[self.folder].append(StoredMail(uid, m.internaldate, m.raw, m.size))
 
     def expunge(self, uid: int) -> None:
         self.folders[self.folder] = [m for m in self.folders[self.folder] if m.uid != uid]
@@ -185,6 +189,7 @@ class FakeMailbox:
 
     def pending(self, done: set[int]) -> list[MailMeta]:
         self._maybe_fail("pending")
+        self.searches += 1
         found = [
             MailMeta(uid=m.uid, internaldate=m.internaldate, size=m.size, flags=frozenset(m.flags))
             for m in self.folders[self.folder]

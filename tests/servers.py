@@ -219,7 +219,9 @@ class Dovecot:
         startup_timeout: float = 15.0,
         tls: TlsFiles | None = None,
         imaps_port: int | None = None,
+        extra_config: str = "",
     ) -> None:
+        self.extra_config = extra_config  # appended to dovecot.conf (e.g. imap_capability)
         if any(ch in user + password for ch in ":\n\r"):
             raise ValueError("user and password must not contain ':' or line breaks (passwd-file)")
         self.user = user
@@ -268,7 +270,8 @@ class Dovecot:
                 port=self.port,
                 ssl=tls_setting,
                 imaps=imaps_listener,
-            ),
+            )
+            + self.extra_config,
             encoding="utf-8",
         )
 
@@ -328,6 +331,17 @@ class Dovecot:
         self._master_pid = None
         if not _wait_until(lambda: not _port_open(self.host, self.port), timeout):
             raise RuntimeError(f"dovecot still listens on {self.host}:{self.port} after stop")
+
+    def kick(self) -> None:
+        """Cut every open client connection (as a server restart or a NAT timeout does),
+        the server stays up."""
+        subprocess.run(
+            [str(DOVEADM_BINARY), "-c", str(self.config), "kick", self.user],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=15,
+            check=True,
+        )
 
     def restart(self) -> None:
         """Stop and start again on the same port with the same Maildir (for fault tests)."""

@@ -107,3 +107,58 @@ def test_in_a_batch_a_failed_change_rolls_back_alone_and_the_rest_is_committed(
     finally:
         store.close()
     assert {"first", "third"} <= keys and "second" not in keys
+
+
+def test_the_providers_sending_rate_holds_replies_in_order_never_drops_them(
+    tmp_path: Path,
+) -> None:
+    world = open_world(tmp_path, limits={"replies_per_minute": 3})
+    try:
+        senders = [f"p{n}@ort{n}.de" for n in range(5)]
+        for n, sender in enumerate(senders):
+            world.mailbox.deliver(registration(sender, f"Paula Nummer{n}"))
+        first = world.poll()
+        assert [s.recipient for s in world.mailer.sent] == senders[:3]
+        assert first.send_waiting == 2
+        assert first.next_send_at == world.clock() + timedelta(minutes=1)
+        assert world.store.get_meta("paced_until")  # status says when they go
+        world.clock.advance(seconds=61)
+        world.poll()
+        assert [s.recipient for s in world.mailer.sent] == senders  # in order, each once
+        assert not world.store.get_meta("paced_until")
+    finally:
+        world.close()
+
+
+@pytest.mark.parametrize(("sent_copy", "copies"), [("append", 1), ("server", 0)])
+def test_the_sent_copy_is_filed_by_the_bot_or_left_to_the_server(
+    tmp_path: Path, sent_copy: str, copies: int
+) -> None:
+    world = open_world(tmp_path, imap={"sent_copy": sent_copy})
+    try:
+        world.mailbox.deliver(registration("vera@hamm.de", "Vera Voss"))
+        world.poll()
+        assert len(world.mailer.sent) == 1
+        assert len(world.mailbox.folders.get("Sent", [])) == copies
+    finally:
+        world.close()
+
+
+def test_no_new_mail_is_known_from_uidnext_without_a_search(world: World) -> None:
+    world.mailbox.deliver(registration("vera@hamm.de", "Vera Voss"))
+    world.poll()
+    world.poll()  # nothing new: UIDVALIDITY and UIDNEXT as after the last pass
+    assert world.mailbox.searches == 1
+    world.mailbox.deliver(registration("jan@unna.de", "Jan Albers"))
+    world.poll()
+    assert world.mailbox.searches == 2
+    assert [s.recipient for s in world.mailer.sent] == ["vera@hamm.de", "jan@unna.de"]
+
+
+def test_a_pass_cut_short_is_searched_again(world: World) -> None:
+    world.mailbox.deliver(registration("vera@hamm.de", "Vera Voss"))
+    world.mailbox.expunge_before_download(1)  # listed, then gone before the download
+    world.mailbox.deliver(registration("jan@unna.de", "Jan Albers"))
+    world.poll()
+    world.poll()
+    assert world.mailbox.searches == 2  # the first pass did not decide all it listed

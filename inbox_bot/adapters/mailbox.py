@@ -71,10 +71,12 @@ def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
 
 
 class Mailbox:
-    def __init__(self, settings: ImapSettings) -> None:
+    def __init__(self, settings: ImapSettings, *, readonly: bool = False) -> None:
         self.settings = settings
+        self.readonly = readonly  # EXAMINE: a watcher that never changes a flag
         self.client: IMAPClient | None = None
         self.uidvalidity = 0
+        self.uidnext = 0
 
     def __enter__(self) -> Mailbox:
         self.connect()
@@ -104,7 +106,7 @@ class Mailbox:
             client.normalise_times = False
             if s.username:
                 client.login(s.username, password or "")
-            info = client.select_folder(s.folder, readonly=False)
+            info = client.select_folder(s.folder, readonly=self.readonly)
         except ssl.SSLError as exc:
             raise TLSFailure(f"{where}: TLS failed ({tls_reason(exc)})") from exc
         except (TimeoutError, OSError) as exc:
@@ -118,6 +120,7 @@ class Mailbox:
             raise MailboxUnavailable(f"{where}: {text[:200]}") from exc
         self.client = client
         self.uidvalidity = int(info[b"UIDVALIDITY"])
+        self.uidnext = int(info.get(b"UIDNEXT", 0))
 
     def close(self) -> None:
         if self.client is None:

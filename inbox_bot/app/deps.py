@@ -96,6 +96,8 @@ class CycleReport:
     send_waiting: int = 0
     problems: list[str] = field(default_factory=list)
     smtp_unreachable: str = ""  # why SMTP could not be reached this cycle
+    # Replies held back by [limits] replies_per_minute: when the next may go.
+    next_send_at: datetime | None = None
 
 
 def current_state(deps: Deps, event: str = "") -> AllocationState:

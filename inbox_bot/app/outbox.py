@@ -40,11 +40,15 @@ def send_outbox(deps: Deps, mailbox: Mailbox, report: CycleReport) -> None:
     if todo:
         # Counted once, then by this run's own sends: no count over the outbox per reply.
         sent_before = report.sent
-        this_hour = deps.store.sent_since(deps.clock() - timedelta(hours=1))
+        this_hour = deps.store.sent_since(now - timedelta(hours=1))
+        this_minute = deps.store.sent_since(now - timedelta(minutes=1))
         try:
             with deps.open_smtp() as smtp:
                 for item in todo:
-                    if _over_hourly_budget(deps, report, this_hour + report.sent - sent_before):
+                    sent_now = report.sent - sent_before
+                    if _over_hourly_budget(deps, report, this_hour + sent_now):
+                        break
+                    if _over_rate(deps, report, this_minute + sent_now):
                         break
                     # Checked before each reply: several replies to one address in one batch.
                     if not _within_limits(deps, item, report):
@@ -60,6 +64,20 @@ def send_outbox(deps: Deps, mailbox: Mailbox, report: CycleReport) -> None:
             if report.sent:
                 deps.store.set_meta("last_smtp_ok", iso(deps.clock()))
     report.send_waiting = len(deps.store.pending_outbox())
+    paced = iso(report.next_send_at) if report.next_send_at and report.send_waiting else ""
+    if paced or deps.store.get_meta("paced_until"):
+        deps.store.set_meta("paced_until", paced)
+
+
+def _over_rate(deps: Deps, report: CycleReport, this_minute: int) -> bool:
+    """The provider's rate (Exchange Online: 30 a minute): the rest waits, in order, for
+    the next minute; `run` comes back for it then. Not an alert: it is how it works."""
+    rate = deps.settings.limits.replies_per_minute
+    if not rate or this_minute < rate:
+        return False
+    report.next_send_at = deps.clock() + timedelta(minutes=1)
+    log.info("%d replies in the last minute (replies_per_minute): the rest waits", this_minute)
+    return True
 
 
 def _settle_unknown(deps: Deps, mailbox: Mailbox, item: OutboxItem) -> OutboxItem | None:
@@ -160,8 +178,8 @@ def _fail(deps: Deps, item: OutboxItem, error: str, report: CycleReport) -> None
 
 def _save_copy(deps: Deps, mailbox: Mailbox, item: OutboxItem) -> None:
     folder = deps.settings.imap.sent_folder
-    if not folder:
-        return
+    if not folder or deps.settings.imap.sent_copy == "server":
+        return  # "server": the server files what we submit; the bot only looks it up
     try:
         mailbox.save_copy(folder, item.data, deps.clock())
     except InboxBotError as exc:

@@ -31,7 +31,12 @@ def run_once(deps: Deps, *, dry_run: bool = False) -> CycleReport:
     folder = deps.settings.imap.folder
     with deps.open_mailbox() as mailbox:
         _warn_uidvalidity(deps, mailbox, report)
-        pending = mailbox.pending(deps.store.processed_uids(folder, mailbox.uidvalidity))
+        # The cheap "anything new?": the same UIDVALIDITY and UIDNEXT as after the last
+        # complete pass means no mail arrived since; no SEARCH, no list of done UIDs.
+        seen = f"{folder} {mailbox.uidvalidity} {mailbox.uidnext}"
+        unchanged = bool(mailbox.uidnext) and deps.store.get_meta("seen_uidnext") == seen
+        done = set() if unchanged else deps.store.processed_uids(folder, mailbox.uidvalidity)
+        pending = [] if unchanged else mailbox.pending(done)
         imap = deps.settings.imap
         for batch in batches(pending, imap.batch_size, imap.batch_bytes):
             if deps.stop.is_set():
@@ -49,6 +54,10 @@ def run_once(deps: Deps, *, dry_run: bool = False) -> CycleReport:
             if not dry_run and not deps.stop.is_set():
                 send_outbox(deps, mailbox, report)
                 mark_done(deps, mailbox)
+        if not unchanged and not dry_run and not deps.stop.is_set():
+            left = {m.uid for m in pending} - deps.store.processed_uids(folder, mailbox.uidvalidity)
+            if not left:  # everything there was is decided: next time, UIDNEXT tells
+                deps.store.set_meta("seen_uidnext", seen)
         if not dry_run and not deps.stop.is_set():
             # Reminders and closing notes due now, after this cycle's decisions (a person
             # confirmed just now inside the reminder window is reminded too); idempotent.

@@ -10,6 +10,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from inbox_bot.adapters.idle import IdleWatcher
 from inbox_bot.adapters.logfile import sync_log_file
 from inbox_bot.adapters.scheduler import run_forever
 from inbox_bot.adapters.store import iso
@@ -42,15 +43,25 @@ def poll_cycle(
     return report
 
 
-def run_worker(deps: Deps, stop: threading.Event, after: AfterCycle | None = None) -> None:
-    """Poll at the configured interval and at the notice moments until `stop`."""
+def run_worker(
+    deps: Deps,
+    stop: threading.Event,
+    after: AfterCycle | None = None,
+    watch: Callable[[Callable[[], None]], object] | None = None,
+) -> None:
+    """Poll at the configured interval and at the notice moments until `stop`; with
+    `watch` (IMAP IDLE, adapters/idle.py) also whenever it reports new mail."""
+
+    paced: list[datetime | None] = [None]  # when replies held by the sending rate may go
 
     def cycle() -> bool:
+        paced[0] = None
         try:
             report = poll_cycle(deps, after=after)
         except InboxBotError as exc:
             log.warning("poll failed: %s", exc)
             return False
+        paced[0] = report.next_send_at
         log.info(
             "poll done: %d mails, %d replies sent, %d waiting",
             len(report.handled),
@@ -70,7 +81,18 @@ def run_worker(deps: Deps, stop: threading.Event, after: AfterCycle | None = Non
         stop,
         notice_moments(settings),
         clock=deps.clock,
+        push=watch,
+        follow_up=lambda: paced[0],
     )
+
+
+def idle_watch(settings: Settings, stop: threading.Event) -> Callable[[Callable[[], None]], object]:
+    """`run`'s push: an IMAP IDLE watcher on its own connection (adapters/idle.py)."""
+
+    def start(wake: Callable[[], None]) -> object:
+        return IdleWatcher(settings.imap, wake, stop).start()
+
+    return start
 
 
 def notice_moments(settings: Settings) -> list[datetime]:

@@ -32,7 +32,7 @@ from inbox_bot.app.wiring import (
     stop_on_signals,
     worker_store,
 )
-from inbox_bot.app.worker import cycle_lines, poll_cycle, run_worker
+from inbox_bot.app.worker import cycle_lines, idle_watch, poll_cycle, run_worker
 from inbox_bot.config import ConsoleSettings, Settings
 from inbox_bot.core.render import Renderer
 from inbox_bot.core.template_check import check_templates
@@ -45,7 +45,7 @@ from inbox_bot.ui.options import CONFIG, EVENT, chosen_event
 from inbox_bot.ui.report import DEFAULT_FILE, refresh_report, write_report
 from inbox_bot.ui.staff_cli import COMMANDS as STAFF_COMMANDS
 from inbox_bot.ui.staff_users_cli import staff_user
-from inbox_bot.ui.statusline import status_times
+from inbox_bot.ui.statusline import status_times, waiting_line
 
 log = logging.getLogger("inbox_bot")
 
@@ -129,13 +129,15 @@ def run(config_path: Path) -> None:
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
     stop = threading.Event()
     with worker_store(settings) as store, closing(build_deps(settings, store, stop=stop)) as deps:
+        push = " and waiting in IMAP IDLE" if settings.imap.idle else ""
         click.echo(
             f"inbox-bot: polling {settings.imap.host} every "
-            f"{settings.schedule.poll_interval_seconds} s; stop with Ctrl+C",
+            f"{settings.schedule.poll_interval_seconds} s{push}; stop with Ctrl+C",
             err=True,
         )
+        watch = idle_watch(settings, stop) if settings.imap.idle else None
         with beside_worker(settings):
-            run_worker(deps, stop, after=write_staff_page)
+            run_worker(deps, stop, after=write_staff_page, watch=watch)
 
 
 @cli.command()
@@ -196,7 +198,7 @@ def status(config_path: Path, event_key: str | None) -> None:
             ]
         rows += [
             ("Wartet auf Bearbeitung / needs staff", counts["review"]),
-            ("Antworten im Postausgang / replies waiting", counts["outbox_pending"]),
+            ("Antworten im Postausgang / replies waiting", waiting_line(settings, store, counts)),
             ("Antworten fehlgeschlagen / replies failed", counts["outbox_failed"]),
             ("Mails verarbeitet / mails processed", counts["messages"]),
             *status_times(settings, store),

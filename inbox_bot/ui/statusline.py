@@ -31,6 +31,16 @@ def status_times(settings: Settings, store: Any) -> list[tuple[str, object]]:
     ]
 
 
+def waiting_line(settings: Settings, store: Any, counts: dict[str, int]) -> str:
+    """How many replies wait, and when the next go when the sending rate holds them."""
+    waiting = counts["outbox_pending"]
+    paced = store.get_meta("paced_until") or ""
+    if not waiting or not paced:
+        return str(waiting)
+    rate = settings.limits.replies_per_minute
+    return f"{waiting}, nächste ab {local_stamp(paced, settings)} (Versandgrenze {rate}/Minute)"
+
+
 _STATUS_KEYS = ("last_poll_ok", "last_poll_error", "last_smtp_ok", "last_smtp_error", "alert")
 
 

@@ -132,6 +132,8 @@ def test_a_day_in_the_console_without_a_terminal(
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 
     assert isinstance(browser, WebDriver)
     base = str(console["base"])
@@ -142,7 +144,16 @@ def test_a_day_in_the_console_without_a_terminal(
         element.send_keys(value)
 
     def press(label: str) -> None:
-        browser.find_element(By.XPATH, f"//button[contains(., '{label}')]").click()
+        """Press a form's button and wait for the next page (a loaded machine is slow)."""
+        button = browser.find_element(By.XPATH, f"//button[contains(., '{label}')]")
+        button.click()
+        WebDriverWait(browser, 30).until(expected_conditions.staleness_of(button))
+
+    def follow(how: str, text: str) -> None:
+        """Follow a link and wait for the page it leads to."""
+        link = browser.find_element(how, text)
+        link.click()
+        WebDriverWait(browser, 30).until(expected_conditions.staleness_of(link))
 
     # Nothing without signing in.
     browser.get(f"{base}/review")
@@ -154,7 +165,7 @@ def test_a_day_in_the_console_without_a_terminal(
 
     # The review queue: a shared mailbox with "ein paar Kollegen": enter them by hand.
     browser.get(f"{base}/review")
-    browser.find_element(By.PARTIAL_LINK_TEXT, "poststelle@herne.de").click()
+    follow(By.PARTIAL_LINK_TEXT, "poststelle@herne.de")
     names = browser.find_elements(By.NAME, "name")
     names[0].send_keys("Tom Tewes")
     names[1].send_keys("Ina Igel")
@@ -169,7 +180,7 @@ def test_a_day_in_the_console_without_a_terminal(
 
     # Jan phoned: cancel him; he is told, and Lea moves up and is told.
     browser.get(f"{base}/people?q=Albers")
-    browser.find_element(By.LINK_TEXT, "Jan Albers").click()
+    follow(By.LINK_TEXT, "Jan Albers")
     fill("cancel-reason", "hat angerufen")
     press("Abmelden …")  # the form's button, not "Abmelden (sign out)" in the header
     assert "lea.roth@bochum.de" in browser.page_source  # the promotion is shown first
@@ -180,7 +191,7 @@ def test_a_day_in_the_console_without_a_terminal(
 
     # "Why am I on the waitlist?" for Otto, from his story.
     browser.get(f"{base}/people?q=Pohl")
-    browser.find_element(By.LINK_TEXT, "Otto Pohl").click()
+    follow(By.LINK_TEXT, "Otto Pohl")
     story = browser.find_element(By.CLASS_NAME, "story").text
     assert "Warteliste, Position" in story and "06.11.2018 10:03" in story
 
@@ -189,7 +200,7 @@ def test_a_day_in_the_console_without_a_terminal(
     press("Platz geben")
     assert "Alle 2 Plätze sind vergeben" in browser.page_source
     assert "otto.pohl@herne.de" not in _recipients(smtp_sink)
-    browser.find_element(By.LINK_TEXT, "Zurück").click()
+    follow(By.LINK_TEXT, "Zurück")
     browser.find_element(By.NAME, "extra_seat").click()
     fill("admit-reason", "Referent")
     press("Platz geben")
@@ -197,7 +208,7 @@ def test_a_day_in_the_console_without_a_terminal(
     press("Senden und speichern")
     _wait_until(lambda: "otto.pohl@herne.de" in _recipients(smtp_sink))
     browser.get(f"{base}/people?q=Pohl")
-    browser.find_element(By.LINK_TEXT, "Otto Pohl").click()
+    follow(By.LINK_TEXT, "Otto Pohl")
     assert "Platz 3" in browser.find_element(By.CLASS_NAME, "state").text
 
     # The attendee list for Excel, downloaded with the browser's session.

@@ -128,7 +128,8 @@ def run_bot(dovecot: Any, sink: Any, work: Path, n: int, args: argparse.Namespac
     """One `inbox-bot poll` in a fresh state folder; its peak RSS in MB (os.wait4)."""
     folder = Path(tempfile.mkdtemp(prefix=f"bot-{n}-", dir=work))
     config = bot_config(folder / "run", dovecot, sink, n // 2, batch_size=args.batch_size)
-    command = [sys.executable, "-m", "inbox_bot", "poll", "--config", str(config)]
+    profiler = ["-m", "cProfile", "-o", str(args.profile)] if args.profile else []
+    command = [sys.executable, *profiler, "-m", "inbox_bot", "poll", "--config", str(config)]
     with (folder / "poll.out").open("wb") as out, (folder / "poll.err").open("wb") as err:
         proc = subprocess.Popen(command, stdout=out, stderr=err, env=bot_env(dovecot))
         _, status, usage = os.wait4(proc.pid, 0)
@@ -225,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed for the generated mails")
     parser.add_argument("--batch-size", type=int, default=50, help="the bot's [imap] batch_size")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (bot state)")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="write a cProfile of the bot's poll here"
+    )
     args = parser.parse_args(argv)
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     if unknown := set(args.only) - set(CONTENDERS):

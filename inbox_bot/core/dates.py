@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import NamedTuple
 
@@ -31,6 +32,17 @@ def _locale(language: str) -> str:
 
 
 def event_facts(event: EventSettings, language: str) -> dict[str, str]:
+    """The event's words for a reply; the same for every reply, so made once (Babel's
+    formatting was a tenth of a reply's cost)."""
+    return dict(_event_facts(event, language))
+
+
+@functools.lru_cache(maxsize=64)
+def _event_facts(event: EventSettings, language: str) -> tuple[tuple[str, str], ...]:
+    return tuple(_facts(event, language).items())
+
+
+def _facts(event: EventSettings, language: str) -> dict[str, str]:
     locale = _locale(language)
     start, end = event.local(event.starts_at), event.local(event.ends_at)
     hours = "–".join(format_time(t, "HH:mm", locale=locale) for t in (start, end))

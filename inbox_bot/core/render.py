@@ -23,9 +23,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import decode_header, make_header
-from email.headerregistry import Address as MailAddress
-from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +31,7 @@ import jinja2
 from jinja2.runtime import Macro
 
 from inbox_bot.config import EventSettings, Settings
-from inbox_bot.core import ics
+from inbox_bot.core import ics, mime
 from inbox_bot.core.allocate import Decision, Notify, Placement, Request
 from inbox_bot.core.dates import event_facts, local_time
 from inbox_bot.core.model import Attendee, OutgoingRow, ReplyKind, Status
@@ -325,29 +322,28 @@ class Renderer:
             raise UnsafeReply(f"reply address is not a plain mail address: {recipient[:80]!r}")
         smtp = self.settings.smtp
         message_id = f"<reply-{uuid.uuid4().hex}@{smtp.id_domain}>"
-        mail = EmailMessage(policy=SMTP)
-        mail["From"] = MailAddress(
-            display_name=one_line(smtp.from_name), addr_spec=smtp.from_address
-        )
-        mail["To"] = recipient
-        mail["Subject"] = header_safe(subject)
-        mail["Date"] = format_datetime(now)
-        mail["Message-ID"] = message_id
+        headers = [
+            ("To", recipient),
+            ("Subject", header_safe(subject)),
+            ("Date", format_datetime(now)),
+            ("Message-ID", message_id),
+        ]
         if original and original.message_id:
-            mail["In-Reply-To"] = original.message_id
-            mail["References"] = " ".join((*original.references[-10:], original.message_id))
+            headers.append(("In-Reply-To", original.message_id))
+            references = " ".join((*original.references[-10:], original.message_id))
+            headers.append(("References", references))
         # RFC 3834: a reply to a mail is auto-replied; a later promotion answers no mail.
-        mail["Auto-Submitted"] = "auto-generated" if original is None else "auto-replied"
-        mail["X-Auto-Response-Suppress"] = "All"
-        mail["X-Inbox-Bot-Loop"] = smtp.id_domain
-        mail.set_content(text, charset="utf-8", cte="quoted-printable")
-        if isinstance(calendar, bytes):
-            _attach_calendar(mail, calendar, ics.FILENAME)
-        elif calendar:
-            for filename, data in calendar:
-                _attach_calendar(mail, data, filename)
-        data = mail.as_bytes()
-        _check_headers(data, expected=set(mail.keys()), recipient=recipient)
+        headers.append(("Auto-Submitted", "auto-generated" if original is None else "auto-replied"))
+        headers.append(("X-Auto-Response-Suppress", "All"))
+        headers.append(("X-Inbox-Bot-Loop", smtp.id_domain))
+        files = [(ics.FILENAME, calendar)] if isinstance(calendar, bytes) else list(calendar or [])
+        data, names = mime.build(
+            sender=(one_line(smtp.from_name), smtp.from_address),
+            headers=headers,
+            text=text,
+            calendars=files,
+        )
+        _check_headers(data, expected=names, recipient=recipient)
         return OutgoingRow(
             kind=str(kind),
             message_id=message_id,
@@ -355,20 +351,6 @@ class Renderer:
             data=data,
             attendee_ids=attendee_ids,
         )
-
-
-def _attach_calendar(mail: EmailMessage, calendar: bytes, filename: str) -> None:
-    """multipart/mixed: the text, then the .ics (text/calendar; method=PUBLISH)."""
-    mail.add_attachment(
-        calendar.decode("utf-8"),
-        subtype="calendar",
-        charset="utf-8",
-        cte="base64",  # keeps the CRLF line ends and folding of the .ics exact
-        filename=filename,
-        params={"method": "PUBLISH"},
-    )
-    for part in mail.iter_attachments():
-        del part["MIME-Version"]  # belongs to the top level only
 
 
 def header_safe(text: str, limit: int = 250) -> str:

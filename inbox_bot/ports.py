@@ -200,6 +200,12 @@ class Analyser(Protocol):
         """
         ...
 
+    def prefetch(self, raw: bytes) -> None:
+        """Begin reading the next mail while the shell decides the current one, so that
+        its analyse() finds the answer (nearly) ready. Only for a mail that may be read
+        (not noted as begun before). A later analyse() of another mail drops it."""
+        ...
+
     def close(self) -> None:
         """Release the worker process, if any. Analysing again afterwards starts one."""
         ...

@@ -152,3 +152,40 @@ def test_message_id_of_reads_only_a_clean_header(raw: bytes, expected: str | Non
 def test_in_process_reader_never_raises_for_mail() -> None:
     result = InProcessAnalyser(CONTEXT).analyse(b"\xff\xfe" * 10)
     assert isinstance(result, Analysis | Unreadable)
+
+
+OTHER = GOOD.replace(b"good-1", b"good-2").replace(b"Anna Schulz", b"Jan Albers")
+
+
+@pytest.mark.integration
+def test_a_mail_read_ahead_is_answered_and_a_wrong_guess_costs_nothing_but_time() -> None:
+    reader = IsolatedAnalyser(CONTEXT, budget_seconds=30, memory_bytes=1 << 30)
+    try:
+        first = reader.analyse(GOOD)
+        reader.prefetch(OTHER)  # read while the shell decides GOOD
+        ahead = reader.analyse(OTHER)
+        reader.prefetch(OTHER)
+        guessed_wrong = reader.analyse(GOOD)  # the read-ahead answer is dropped
+    finally:
+        reader.close()
+    names = [
+        [p.name for p in r.intent.persons] if isinstance(r, Analysis) else r
+        for r in (first, ahead, guessed_wrong)
+    ]
+    assert names == [["Anna Schulz"], ["Jan Albers"], ["Anna Schulz"]]
+
+
+@pytest.mark.integration
+def test_a_hanging_mail_read_ahead_still_meets_the_budget_and_is_noted_as_begun() -> None:
+    reader = fake("hang-on-poison", budget=1.5)
+    noted: list[str] = []
+    try:
+        reader.prefetch(POISON)
+        result = reader.analyse(POISON, on_slow=lambda: noted.append("begun"))
+        after = reader.analyse(GOOD)
+    finally:
+        reader.close()
+    assert isinstance(result, Unreadable) and "Zeitbudget" in result.reason
+    assert noted == ["begun"]
+    # A fresh worker answers the next mail (this fake answers garbage, read as such).
+    assert isinstance(after, Unreadable) and "unlesbar" in after.reason

@@ -76,6 +76,9 @@ class BrokenClassifier:
             raise RecursionError("maximum recursion depth exceeded in the classifier")
         return self.inner.analyse(raw, on_slow)
 
+    def prefetch(self, raw: bytes) -> None:
+        self.inner.prefetch(raw)
+
     def close(self) -> None:
         self.inner.close()
 

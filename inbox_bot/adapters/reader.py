@@ -62,6 +62,9 @@ class InProcessAnalyser:
                 message_id=message_id_of(raw),
             )
 
+    def prefetch(self, raw: bytes) -> None:
+        return None  # nothing runs beside the caller
+
     def close(self) -> None:
         return None
 
@@ -90,17 +93,37 @@ class IsolatedAnalyser:
         # The worker's command line; tests put a misbehaving worker of their own here.
         self.command = list(command) or [sys.executable, "-c", _SERVE]
         self._child: subprocess.Popen[bytes] | None = None
+        self._inflight: bytes | None = None  # the mail the worker reads ahead (prefetch)
+
+    def prefetch(self, raw: bytes) -> None:
+        """The worker reads `raw` while the shell decides the mail before it: the two
+        cores work at once. The budget still counts from when analyse() waits for it."""
+        if self._inflight is not None:
+            return
+        try:
+            _write_frame(self._worker(), raw)
+        except OSError:
+            self._kill()
+            return
+        self._inflight = raw
 
     def analyse(
         self, raw: bytes, on_slow: Callable[[], None] = lambda: None
     ) -> Analysis | Unreadable:
-        try:
-            child = self._worker()
-            _write_frame(child, raw)
-        except OSError:
-            self._kill()  # a worker that died between two mails: one fresh try
-            child = self._worker()
-            _write_frame(child, raw)
+        ahead, self._inflight = self._inflight, None
+        if ahead is not None and ahead is not raw and ahead != raw:
+            self._kill()  # it reads another mail: that answer is of no use now
+            ahead = None
+        if ahead is not None and self._child is not None:
+            child = self._child
+        else:
+            try:
+                child = self._worker()
+                _write_frame(child, raw)
+            except OSError:
+                self._kill()  # a worker that died between two mails: one fresh try
+                child = self._worker()
+                _write_frame(child, raw)
         reader = _FrameReader(child)
         started = time.monotonic()
         slow_noted = False
@@ -138,6 +161,7 @@ class IsolatedAnalyser:
         return self._unreadable(raw, f"Interner Fehler beim Lesen ({answer})")
 
     def close(self) -> None:
+        self._inflight = None
         child, self._child = self._child, None
         if child is None:
             return
@@ -175,6 +199,7 @@ class IsolatedAnalyser:
         return child
 
     def _kill(self) -> int | None:
+        self._inflight = None
         child, self._child = self._child, None
         if child is None:
             return None

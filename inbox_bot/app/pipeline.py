@@ -44,11 +44,13 @@ def run_once(deps: Deps, *, dry_run: bool = False) -> CycleReport:
             # One transaction for the batch, a savepoint per mail (group commit),
             # committed before any of its replies leaves.
             with deps.store.batch():
-                for mail in _download(deps, mailbox, batch, report):
+                mails = _download(deps, mailbox, batch, report)
+                for number, mail in enumerate(mails):
                     if deps.stop.is_set():
                         break
+                    after = mails[number + 1] if number + 1 < len(mails) else None
                     try:
-                        report.handled.append(process(deps, mail))
+                        report.handled.append(process(deps, mail, then=after))
                     except Interrupted:
                         break  # SIGTERM while a mail was read: it stays for the next cycle
             if not dry_run and not deps.stop.is_set():

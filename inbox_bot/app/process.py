@@ -55,11 +55,12 @@ class _Plain:
     review: bool = True
 
 
-def process(deps: Deps, mail: FetchedMail) -> Handled:
-    """Decide one mail and persist decision, log record and replies in one transaction."""
+def process(deps: Deps, mail: FetchedMail, then: FetchedMail | None = None) -> Handled:
+    """Decide one mail and persist decision, log record and replies in one transaction;
+    `then`, the mail after it, is read meanwhile by the reader process."""
     sha = hashlib.sha256(mail.raw).hexdigest()
     try:
-        return _decide_and_record(deps, mail, sha)
+        return _decide_and_record(deps, mail, sha, then)
     except (StoreError, Interrupted):
         raise  # the database is the record; without it, stop and retry later
     except Exception as exc:  # one hostile mail must never stop the worker
@@ -70,7 +71,9 @@ def process(deps: Deps, mail: FetchedMail) -> Handled:
         return review(deps, mail, sha, reason, message_id_of(mail.raw))
 
 
-def _decide_and_record(deps: Deps, mail: FetchedMail, sha: str) -> Handled:
+def _decide_and_record(
+    deps: Deps, mail: FetchedMail, sha: str, then: FetchedMail | None = None
+) -> Handled:
     where = (mail.folder, mail.uidvalidity, mail.uid)
     if deps.store.was_started(*where):
         # An earlier run began reading this mail and never finished: the process died
@@ -79,6 +82,10 @@ def _decide_and_record(deps: Deps, mail: FetchedMail, sha: str) -> Handled:
     result = deps.analyser.analyse(
         mail.raw, on_slow=lambda: deps.store.note_started(*where, deps.clock())
     )
+    # Read ahead: the next mail is parsed and classified while this one is decided,
+    # unless it is one a run began and never finished (it is never read again).
+    if then is not None and not deps.store.was_started(then.folder, then.uidvalidity, then.uid):
+        deps.analyser.prefetch(then.raw)
     if isinstance(result, Unreadable):
         return review(deps, mail, sha, result.reason, result.message_id)
     parsed = result.parsed

@@ -50,13 +50,50 @@ def build(
         mail = body
     top = Message()
     for name, value in headers:
-        # A Header encodes (RFC 2047) and folds a non-ASCII value; typeshed says str only.
-        top[name] = value if value.isascii() else cast(Any, Header(value, "utf-8"))
+        top[name] = cast(Any, _value(name, value))
     for name, value in mail.items():  # MIME-Version and Content-* after ours
         top[name] = value
     top.set_payload(mail.get_payload())
     data = _from_line(*sender) + top.as_bytes(policy=_WIRE)
     return data, {"From", *top.keys()}
+
+
+_MESSAGE_IDS = frozenset({"Message-ID", "In-Reply-To", "References"})
+
+
+class _AsGiven:
+    """A header value the classic folder leaves alone: a msg-id must never be split
+    from its header name (it would read back with a leading space), so msg-id lists
+    are folded here, between ids."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def encode(self, linesep: str = "\n", maxlinelen: int | None = None, **_: object) -> str:
+        return self.text.replace("\r\n", linesep)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _value(name: str, value: str) -> object:
+    if name in _MESSAGE_IDS:
+        return _AsGiven(_fold_ids(name, value.split()))
+    # A Header encodes (RFC 2047) and folds a non-ASCII value at 76 columns.
+    return value if value.isascii() else Header(value, "utf-8")
+
+
+def _fold_ids(name: str, ids: list[str]) -> str:
+    lines, line = [], ""
+    width = len(name) + 2
+    for one in ids:
+        if line and width + len(line) + 1 + len(one) > 78:
+            lines.append(line)
+            line, width = one, 1
+        else:
+            line = f"{line} {one}" if line else one
+    lines.append(line)
+    return "\r\n ".join(lines)
 
 
 @functools.lru_cache(maxsize=4)

@@ -15,7 +15,8 @@ are told; nothing is dropped, but held replies of a kind that repeats itself
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 from inbox_bot.adapters.store import OutboxItem, OutboxState, iso
 from inbox_bot.app.deps import CycleReport, Deps
@@ -38,23 +39,10 @@ def send_outbox(deps: Deps, mailbox: Mailbox, report: CycleReport) -> None:
     due = [_settle_unknown(deps, mailbox, item) for item in deps.store.pending_outbox(now)]
     todo = [item for item in due if item is not None]
     if todo:
-        # Counted once, then by this run's own sends: no count over the outbox per reply.
-        sent_before = report.sent
-        this_hour = deps.store.sent_since(now - timedelta(hours=1))
-        this_minute = deps.store.sent_since(now - timedelta(minutes=1))
+        run = _SendRun(deps, mailbox, report)
         try:
             with deps.open_smtp() as smtp:
-                for item in todo:
-                    sent_now = report.sent - sent_before
-                    if _over_hourly_budget(deps, report, this_hour + sent_now):
-                        break
-                    if _over_rate(deps, report, this_minute + sent_now):
-                        break
-                    # Checked before each reply: several replies to one address in one batch.
-                    if not _within_limits(deps, item, report):
-                        continue
-                    if not _send_one(deps, mailbox, smtp, item, report):
-                        break
+                run.send(smtp, todo)
         except SendTemporary as exc:
             # The server is away: the rows wait as they are; the poll interval paces retries
             # and a long outage never turns a reply into a failure.
@@ -63,10 +51,88 @@ def send_outbox(deps: Deps, mailbox: Mailbox, report: CycleReport) -> None:
         else:
             if report.sent:
                 deps.store.set_meta("last_smtp_ok", iso(deps.clock()))
+        finally:
+            run.finish()
     report.send_waiting = len(deps.store.pending_outbox())
     paced = iso(report.next_send_at) if report.next_send_at and report.send_waiting else ""
     if paced or deps.store.get_meta("paced_until"):
         deps.store.set_meta("paced_until", paced)
+
+
+class _SendRun:
+    """One pass over the due replies on one SMTP connection.
+
+    A submitted reply is recorded as sent in the same commit that claims the next one
+    (one fsync per reply, not two), made right after the 250: the next reply's brakes
+    are checked before, counting this one as sent. The last one is recorded when the
+    pass ends. Copies for the Sent folder are filed after their record."""
+
+    def __init__(self, deps: Deps, mailbox: Mailbox, report: CycleReport) -> None:
+        self.deps, self.mailbox, self.report = deps, mailbox, report
+        now = deps.clock()
+        # Counted once, then by this run's own sends: no count over the outbox per reply.
+        self.sent_before = report.sent
+        self.this_hour = deps.store.sent_since(now - timedelta(hours=1))
+        self.this_minute = deps.store.sent_since(now - timedelta(minutes=1))
+        self.unrecorded: tuple[OutboxItem, datetime] | None = None
+        self.copies: list[OutboxItem] = []
+
+    def send(self, smtp: Mailer, todo: list[OutboxItem]) -> None:
+        queue = iter(todo)
+        current = self._next(queue, None)
+        if current is None:
+            return
+        self.deps.store.claim(current.id)
+        while current is not None:
+            # The next reply's checks come first (counting this one as sent), so that its
+            # claim and this one's record follow the 250 at once, in one commit.
+            upcoming = self._next(queue, current)
+            if not _send_one(self.deps, smtp, current, self.report, self):
+                return
+            if upcoming is not None:
+                self.deps.store.claim(upcoming.id, sent=self._take_unrecorded())
+            current = upcoming
+
+    def _next(self, queue: Iterator[OutboxItem], sending: OutboxItem | None) -> OutboxItem | None:
+        """The next reply the brakes let go, counting `sending` as gone already."""
+        deps, report = self.deps, self.report
+        ahead = int(sending is not None)
+        for item in queue:
+            sent_now = report.sent - self.sent_before + ahead
+            if _over_hourly_budget(deps, report, self.this_hour + sent_now):
+                return None
+            if _over_rate(deps, report, self.this_minute + sent_now):
+                return None
+            # Per address: the replies of this pass not recorded yet count too.
+            unrecorded = [x for x in (sending, self._unrecorded_item()) if x is not None]
+            if _within_limits(deps, item, report, sum(_same(x, item) for x in unrecorded)):
+                return item
+        return None
+
+    def _unrecorded_item(self) -> OutboxItem | None:
+        return self.unrecorded[0] if self.unrecorded is not None else None
+
+    def submitted(self, item: OutboxItem) -> None:
+        self.unrecorded = (item, self.deps.clock())
+        self.report.sent += 1
+        log.info("reply %s sent", item.id)
+
+    def _take_unrecorded(self) -> tuple[int, datetime] | None:
+        if self.unrecorded is None:
+            return None
+        item, when = self.unrecorded
+        self.unrecorded = None
+        self.copies.append(item)
+        return (item.id, when)
+
+    def finish(self) -> None:
+        """Record the last submitted reply, then file the copies."""
+        last = self._take_unrecorded()
+        if last is not None:
+            self.deps.store.mark_sent(*last)
+        for item in self.copies:
+            _save_copy(self.deps, self.mailbox, item)
+        self.copies = []
 
 
 def _over_rate(deps: Deps, report: CycleReport, this_minute: int) -> bool:
@@ -78,6 +144,10 @@ def _over_rate(deps: Deps, report: CycleReport, this_minute: int) -> bool:
     report.next_send_at = deps.clock() + timedelta(minutes=1)
     log.info("%d replies in the last minute (replies_per_minute): the rest waits", this_minute)
     return True
+
+
+def _same(a: OutboxItem, b: OutboxItem) -> bool:
+    return a.recipient.casefold() == b.recipient.casefold()
 
 
 def _settle_unknown(deps: Deps, mailbox: Mailbox, item: OutboxItem) -> OutboxItem | None:
@@ -94,11 +164,12 @@ def _settle_unknown(deps: Deps, mailbox: Mailbox, item: OutboxItem) -> OutboxIte
     return item
 
 
-def _within_limits(deps: Deps, item: OutboxItem, report: CycleReport) -> bool:
-    """Per-address cap: a loop partner gets a few replies a day, then staff decide."""
+def _within_limits(deps: Deps, item: OutboxItem, report: CycleReport, unrecorded: int) -> bool:
+    """Per-address cap: a loop partner gets a few replies a day, then staff decide.
+    `unrecorded`: replies to the same address sent this pass and not yet recorded."""
     cap = deps.settings.limits.replies_per_address_per_day
     since = deps.clock() - timedelta(days=1)
-    if deps.store.sent_since(since, item.recipient) < cap:
+    if deps.store.sent_since(since, item.recipient) + unrecorded < cap:
         return True
     reason = (
         f"Schon {cap} Antworten in 24 Stunden an {item.recipient}: weitere warten im "
@@ -133,10 +204,9 @@ def _over_hourly_budget(deps: Deps, report: CycleReport, this_hour: int) -> bool
 
 
 def _send_one(
-    deps: Deps, mailbox: Mailbox, smtp: Mailer, item: OutboxItem, report: CycleReport
+    deps: Deps, smtp: Mailer, item: OutboxItem, report: CycleReport, run: _SendRun
 ) -> bool:
-    """Submit one reply; False when the connection is gone and the batch must stop."""
-    deps.store.claim(item.id)
+    """Submit one (claimed) reply; False when the connection is gone and the batch must stop."""
     try:
         smtp.send(item.recipient, item.data)
     except SendPermanent as exc:
@@ -151,11 +221,7 @@ def _send_one(
         _retry_or_fail(deps, item, str(exc), report)
         report.problems.append(f"Antwort {item.message_id} wird später erneut gesendet: {exc}")
         return smtp.connected
-    # Recorded at once: the window in which a crash makes a resend is this long.
-    deps.store.mark_sent(item.id, deps.clock())
-    log.info("reply %s sent", item.id)
-    report.sent += 1
-    _save_copy(deps, mailbox, item)
+    run.submitted(item)
     return True
 
 

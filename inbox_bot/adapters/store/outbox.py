@@ -80,12 +80,19 @@ class Outbox(Base):
 
     # --- the state changes (app/outbox.py) ---
 
-    def claim(self, item_id: int) -> None:
-        """About to be submitted: a crash from here on may have sent it."""
-        self._change(
-            "UPDATE outbox SET state = ?, attempts = attempts + 1 WHERE id = ?",
-            (str(OutboxState.SENDING), item_id),
-        )
+    def claim(self, item_id: int, sent: tuple[int, datetime] | None = None) -> None:
+        """About to be submitted: a crash from here on may have sent it. `sent`: the
+        reply submitted just before, recorded in the same commit (one fsync, not two)."""
+        with self.transaction() as db:
+            if sent is not None:
+                db.execute(
+                    "UPDATE outbox SET state = ?, sent_at = ? WHERE id = ?",
+                    (str(OutboxState.SENT), iso(sent[1]), sent[0]),
+                )
+            db.execute(
+                "UPDATE outbox SET state = ?, attempts = attempts + 1 WHERE id = ?",
+                (str(OutboxState.SENDING), item_id),
+            )
 
     def mark_sent(self, item_id: int, now: datetime) -> None:
         self._change(

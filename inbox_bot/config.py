@@ -213,6 +213,16 @@ class ReminderSettings(_Section):
     final_note: bool = True
 
 
+class AuthenticitySettings(_Section):
+    """Whose Authentication-Results count (core/authenticity.py): our border server's."""
+
+    # The authserv-id our own receiving server writes, e.g. "mx.dortmund.de"; empty:
+    # every mail's sender counts as "unknown" (the bot then trusts From as before).
+    trusted_authserv_ids: tuple[str, ...] = ()
+    # Exchange Online writes its field without an authserv-id: trust the topmost such.
+    exchange_online: bool = False
+
+
 class Settings(_Section):
     imap: ImapSettings
     smtp: SmtpSettings
@@ -228,6 +238,7 @@ class Settings(_Section):
     # No [reminders] section: neither reminders nor closing notes are sent.
     reminders: ReminderSettings = ReminderSettings(days_before=0, final_note=False)
     report: ReportSettings = ReportSettings()
+    authenticity: AuthenticitySettings = AuthenticitySettings()
     # The staff's web console; `run` serves it too when the section is there.
     console: ConsoleSettings | None = None
     source: Path | None = Field(default=None, exclude=True)

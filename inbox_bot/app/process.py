@@ -20,6 +20,7 @@ from inbox_bot.app.routing import route_mail
 from inbox_bot.core.allocate import Decision, Outcome, Request, decide
 from inbox_bot.core.allocation import to_staff
 from inbox_bot.core.audit import MailRecord, mail_record, to_json, undecided_record
+from inbox_bot.core.authenticity import judge
 from inbox_bot.core.model import (
     FetchedMail,
     Intent,
@@ -156,6 +157,13 @@ def _request(
 ) -> Request:
     sender = parsed.sender.email if parsed.sender else ""
     contact = parsed.reply_address.email if parsed.reply_address else sender
+    trust = deps.settings.authenticity
+    vouched = judge(
+        parsed.header("authentication-results"),
+        frozenset(trust.trusted_authserv_ids),
+        exchange_online=trust.exchange_online,
+    )
+    configured = bool(trust.trusted_authserv_ids) or trust.exchange_online
     return Request(
         message_key=f"sha256:{sha[:24]}",
         uid=mail.uid,
@@ -164,6 +172,8 @@ def _request(
         contact=contact,
         intent=intent,
         authorized=_authorized(deps, parsed),
+        authenticity=str(vouched.verdict) if configured else "",
+        authenticity_evidence=vouched.evidence,
     )
 
 

@@ -73,6 +73,8 @@ def decide(state: AllocationState, request: Request) -> Decision:
             needs_review=intent.kind is Kind.BOUNCE,
             reasons=(f"Automatische Mail ({intent.kind}): {intent.evidence}; keine Antwort.",),
         )
+    if request.authenticity == "fail":
+        return _unvouched(state, request)
     if intent.review_reasons:
         if intent.kind is Kind.CANCELLATION:
             # A decline with a question from someone never registered is a decline first.
@@ -95,6 +97,24 @@ def decide(state: AllocationState, request: Request) -> Decision:
         )
     what = "Dank auf eine Antwort des Bots" if intent.kind is Kind.THANKS else "Nicht zugeordnet"
     return to_staff((f"{what}: keine automatische Antwort, bitte lesen.",))
+
+
+def _unvouched(state: AllocationState, request: Request) -> Decision:
+    """Our border server says the From address is forged (DMARC fail): no mail goes to
+    it, and nothing happens on its word. Only a reply to our own mail (its Message-ID is
+    the token) still cancels the persons that mail was about; staff are told."""
+    said = request.authenticity_evidence or "fail"
+    unvouched = (
+        f"Absender nicht bestätigt: unser Mailserver meldet {said}; keine automatische "
+        "Antwort, bitte prüfen (eine Anmeldung behält ihren Eingang)."
+    )
+    if request.intent.kind is Kind.CANCELLATION and request.authorized:
+        by_token = replace(request, sender="", contact="")
+        decision = cancel(state, by_token)
+        if decision.outcome is Outcome.CANCELLED:
+            reasons = (*decision.reasons, unvouched)
+            return replace(decision, reply=None, needs_review=True, reasons=reasons)
+    return to_staff((unvouched,))
 
 
 def _register(state: AllocationState, request: Request) -> Decision:

@@ -45,6 +45,10 @@ class Request:
     # Attendee ids this mail may cancel because it answers one of our mails about them
     # (the Message-ID of our mail is the token; see Store.authorized_by_replies).
     authorized: frozenset[str] = frozenset()
+    # What our border server said of the From address (core/authenticity.py):
+    # "pass", "fail", or "unknown"/"" (nothing trusted said anything).
+    authenticity: str = ""
+    authenticity_evidence: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -67,6 +67,9 @@ class MailRecord:
     # The event of the series the decision is in ("": an [event] config, or mail in no
     # event). A mail for two events leaves one record per event.
     event: str = ""
+    # What our border server said of the From address: pass, fail or unknown ("": not
+    # configured, records from before).
+    authenticity: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,6 +165,7 @@ def mail_record(
         reason=capped(" ".join([*decision.reasons, *extra_reasons])),
         evidence=request.intent.evidence[:300],
         event=event,
+        authenticity=request.authenticity,
     )
 
 

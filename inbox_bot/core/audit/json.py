@@ -62,6 +62,7 @@ def _mail_json(r: MailRecord, zone: ZoneInfo) -> dict[str, Any]:
         "reason": r.reason,
         **({"evidence": r.evidence} if r.evidence else {}),
         **({"event": r.event} if r.event else {}),
+        **({"authenticity": r.authenticity} if r.authenticity else {}),
     }
 
 
@@ -131,6 +132,7 @@ def from_json(data: Mapping[str, Any]) -> AuditRecord:
         reason=str(data.get("reason") or ""),
         evidence=str(data.get("evidence") or ""),
         event=str(data.get("event") or ""),
+        authenticity=str(data.get("authenticity") or ""),
     )
 
 

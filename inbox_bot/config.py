@@ -68,6 +68,10 @@ class _ServerSection(_Section):
     ca_file: Path | None = None
     timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     password: SecretStr | None = Field(default=None, exclude=True)
+    # "password" (password_env / password_file), or "oauth2": SASL XOAUTH2 with an access
+    # token that `token_command` prints (run for every connection, never logged).
+    auth: Literal["password", "oauth2"] = "password"
+    token_command: tuple[str, ...] = ()
 
     @field_validator("security")
     @classmethod
@@ -361,6 +365,18 @@ def _relative(path: Path | None, base: Path) -> Path | None:
 def _resolve_server(
     section: _S, name: str, base: Path, environ: Mapping[str, str], where: str
 ) -> _S:
+    if section.auth == "oauth2":
+        if section.password_env or section.password_file:
+            raise ConfigError(
+                f"{where}{name}.auth: oauth2 takes no password; remove password_env/password_file"
+            )
+        if not section.token_command or not section.username:
+            raise ConfigError(
+                f"{where}{name}.auth: oauth2 needs username (the mailbox) and token_command "
+                '(e.g. ["/usr/local/bin/get-token", "smartcity"])'
+            )
+    elif section.token_command:
+        raise ConfigError(f'{where}{name}.token_command: only with auth = "oauth2"')
     password = _read_password(section, name, base, environ, where)
     port = section.port or _DEFAULT_PORTS[name][section.security]
     return section.model_copy(

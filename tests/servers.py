@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import base64
 import contextlib
 import email
 import email.message
@@ -33,6 +34,7 @@ from typing import Any, Literal, TypedDict
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from imapclient import IMAPClient
+from jwt_hs256 import valid_for
 
 DOVECOT_BINARY = Path("/usr/sbin/dovecot")
 DOVEADM_BINARY = Path("/usr/bin/doveadm")
@@ -605,6 +607,28 @@ class _SinkHandler:
 SmtpTls = Literal["none", "starttls", "ssl"]
 
 
+@dataclass
+class _OAuthSinkHandler(_SinkHandler):
+    """The sink with SASL XOAUTH2: a token signed with `oauth_key` (tests/jwt_hs256.py)
+    is accepted; a bad one gets the error challenge first, as Gmail and Exchange send,
+    and 535 after the client's empty answer."""
+
+    oauth_key: bytes = b""
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        raw = args[1] if len(args) > 1 else ""
+        text = base64.b64decode(raw).decode("utf-8", "replace") if raw else ""
+        fields = dict(p.split("=", 1) for p in text.split("\x01") if "=" in p)
+        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        with self.lock:
+            self.auth_attempts.append(user)
+        if user and valid_for(token, self.oauth_key) == user:
+            return AuthResult(success=True, handled=False, auth_data=user)
+        error = base64.b64encode(b'{"status":"401","schemes":"bearer"}').decode()
+        await server.challenge_auth(error, encode_to_b64=False)
+        return AuthResult(success=False, handled=False, message="535 5.7.8 token refused")
+
+
 class SmtpSink:
     """A capturing SMTP server (aiosmtpd Controller) on loopback with fault injection.
 
@@ -623,6 +647,7 @@ class SmtpSink:
         login: tuple[str, str] | None = None,
         auth_in_clear: bool = False,
         answer_delay: float = 0.0,
+        oauth_key: bytes | None = None,
     ) -> None:
         if (tls is None) != (security == "none"):
             raise ValueError("give tls files exactly when security is starttls or ssl")
@@ -631,12 +656,16 @@ class SmtpSink:
         self.tls = tls
         self.security = security
         self.auth_in_clear = auth_in_clear
-        self._handler = _SinkHandler(login=login, answer_delay=answer_delay)
+        self._handler: _SinkHandler = (
+            _OAuthSinkHandler(login=login, answer_delay=answer_delay, oauth_key=oauth_key)
+            if oauth_key is not None
+            else _SinkHandler(login=login, answer_delay=answer_delay)
+        )
         self._controller: Controller | None = None
 
     def _controller_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {}
-        if self._handler.login is not None:
+        if self._handler.login is not None or isinstance(self._handler, _OAuthSinkHandler):
             options["authenticator"] = self._handler.authenticate
             # aiosmtpd counts only STARTTLS as TLS, so implicit TLS needs this too.
             options["auth_require_tls"] = not (self.auth_in_clear or self.security == "ssl")

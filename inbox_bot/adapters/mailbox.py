@@ -18,6 +18,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 from imapclient.util import to_unicode
 
+from inbox_bot.adapters.tokens import access_token
 from inbox_bot.config import ImapSettings, Security, require_password
 from inbox_bot.core.model import FetchedMail, MailMeta
 from inbox_bot.errors import LoginRefused, MailboxUnavailable, TLSFailure
@@ -100,7 +101,7 @@ class Mailbox:
 
     def connect(self) -> None:
         s = self.settings
-        password = require_password(s, "imap")
+        password = require_password(s, "imap") if s.auth == "password" else None
         where = f"IMAP server {s.host}:{s.port}"
         try:
             context = tls_context(s.ca_file)
@@ -115,7 +116,16 @@ class Mailbox:
                 # Unconditionally: a server that hides STARTTLS must not get our password.
                 client.starttls(context)
             client.normalise_times = False
-            if s.username:
+            if s.auth == "oauth2":
+                token = access_token(s, "imap", LoginRefused)
+                try:
+                    client.oauth2_login(s.username, token)
+                except LoginError:
+                    raise LoginRefused(
+                        f"{where}: OAuth2 token refused for {s.username}; check token_command "
+                        "(expired or not allowed for this mailbox?)"
+                    ) from None
+            elif s.username:
                 client.login(s.username, password or "")
             info = client.select_folder(s.folder, readonly=self.readonly)
         except ssl.SSLError as exc:

@@ -13,6 +13,7 @@ import ssl
 from types import TracebackType
 
 from inbox_bot.adapters.mailbox import tls_context, tls_reason
+from inbox_bot.adapters.tokens import access_token, xoauth2
 from inbox_bot.config import Security, SmtpSettings, require_password
 from inbox_bot.errors import SendLoginRefused, SendPermanent, SendTemporary, SendUnknown
 
@@ -33,7 +34,7 @@ class SmtpSender:
 
     def connect(self) -> None:
         s = self.settings
-        password = require_password(s, "smtp")
+        password = require_password(s, "smtp") if s.auth == "password" else None
         where = f"SMTP server {s.host}:{s.port}"
         port = s.port or 0  # always set by load_settings
         context = tls_context(s.ca_file)
@@ -46,7 +47,9 @@ class SmtpSender:
                 smtp = smtplib.SMTP(s.host, port, timeout=s.timeout_seconds)
                 if s.security is Security.STARTTLS:
                     _starttls(smtp, context, where)
-            if s.username:
+            if s.auth == "oauth2":
+                _oauth2_login(smtp, s.username, access_token(s, "smtp", SendLoginRefused), where)
+            elif s.username:
                 smtp.login(s.username, password or "")
         except ssl.SSLError as exc:
             raise SendTemporary(f"{where}: TLS failed ({tls_reason(exc)})") from exc
@@ -106,6 +109,27 @@ class SmtpSender:
         if code not in (250, 251):
             _reset(smtp)
             raise _by_code(code, reply)
+
+
+def _oauth2_login(smtp: smtplib.SMTP, user: str, token: str, where: str) -> None:
+    """SASL XOAUTH2. A refused token comes back as an error challenge first, which must
+    be answered with an empty line (otherwise smtplib sends the token again, five times,
+    and gives up on an "infinite loop"); then 535."""
+    smtp.ehlo_or_helo_if_needed()
+    offered = smtp.esmtp_features.get("auth", "").upper().split()
+    if "XOAUTH2" not in offered:
+        raise SendTemporary(f"{where}: the server offers no XOAUTH2 login")
+    initial = xoauth2(user, token)
+
+    def answer(challenge: bytes | None = None) -> str:
+        return initial if challenge is None else ""
+
+    try:
+        smtp.auth("XOAUTH2", answer)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise SendLoginRefused(
+            f"{where}: OAuth2 token refused for {user} ({exc.smtp_code}); check token_command"
+        ) from None
 
 
 def _starttls(smtp: smtplib.SMTP, context: ssl.SSLContext, where: str) -> None:

@@ -57,6 +57,24 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class OAuth2Settings(_Section):
+    """Tokens from Microsoft's identity platform through MSAL (README "Signing in with
+    OAuth2"): `client_credentials` for an app registration (unattended), or
+    `device_code` after one `inbox-bot login` (a refresh token in `token_cache`)."""
+
+    provider: Literal["microsoft"] = "microsoft"
+    flow: Literal["client_credentials", "device_code"] = "client_credentials"
+    tenant: str = Field(min_length=1)
+    client_id: str = Field(min_length=1)
+    client_secret_env: str | None = None
+    client_secret_file: Path | None = None
+    # Another authority than https://login.microsoftonline.com/TENANT (an OIDC issuer).
+    authority: str | None = Field(default=None, pattern=r"^https://")
+    ca_file: Path | None = None  # an extra CA for the authority's certificate
+    token_cache: Path = Path("state/oauth2-token-cache.json")
+    client_secret: SecretStr | None = Field(default=None, exclude=True)
+
+
 class _ServerSection(_Section):
     host: str = Field(min_length=1)
     port: Port | None = None
@@ -72,6 +90,7 @@ class _ServerSection(_Section):
     # token that `token_command` prints (run for every connection, never logged).
     auth: Literal["password", "oauth2"] = "password"
     token_command: tuple[str, ...] = ()
+    oauth2: OAuth2Settings | None = None  # or tokens from Microsoft through MSAL
 
     @field_validator("security")
     @classmethod
@@ -370,13 +389,17 @@ def _resolve_server(
             raise ConfigError(
                 f"{where}{name}.auth: oauth2 takes no password; remove password_env/password_file"
             )
-        if not section.token_command or not section.username:
+        if not section.username or bool(section.token_command) == bool(section.oauth2):
             raise ConfigError(
-                f"{where}{name}.auth: oauth2 needs username (the mailbox) and token_command "
-                '(e.g. ["/usr/local/bin/get-token", "smartcity"])'
+                f"{where}{name}.auth: oauth2 needs username (the mailbox) and either "
+                f"token_command or a [{name}.oauth2] table"
             )
-    elif section.token_command:
-        raise ConfigError(f'{where}{name}.token_command: only with auth = "oauth2"')
+    elif section.token_command or section.oauth2:
+        raise ConfigError(f'{where}{name}: token_command and oauth2 only with auth = "oauth2"')
+    if section.oauth2 is not None:
+        section = section.model_copy(
+            update={"oauth2": _resolve_oauth2(section.oauth2, name, base, environ, where)}
+        )
     password = _read_password(section, name, base, environ, where)
     port = section.port or _DEFAULT_PORTS[name][section.security]
     return section.model_copy(
@@ -385,6 +408,36 @@ def _resolve_server(
             "port": port,
             "ca_file": _relative(section.ca_file, base),
             "password_file": _relative(section.password_file, base),
+        }
+    )
+
+
+def _resolve_oauth2(
+    o: OAuth2Settings, name: str, base: Path, environ: Mapping[str, str], where: str
+) -> OAuth2Settings:
+    key = f"{where}{name}.oauth2"
+    if o.flow == "client_credentials" and not (o.client_secret_env or o.client_secret_file):
+        raise ConfigError(f"{key}: client_credentials needs client_secret_env or _file")
+    secret = None
+    if o.client_secret_env:
+        value = environ.get(o.client_secret_env)
+        if not value:
+            raise ConfigError(f"{key}.client_secret_env: {o.client_secret_env} is not set")
+        secret = SecretStr(value)
+    elif o.client_secret_file:
+        file = _relative(o.client_secret_file, base)
+        try:
+            if stat.S_IMODE(file.stat().st_mode) & 0o077:
+                raise ConfigError(f"{key}.client_secret_file: {file} is readable by others")
+            secret = SecretStr(file.read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            why = exc.strerror
+            raise ConfigError(f"{key}.client_secret_file: cannot read {file} ({why})") from None
+    return o.model_copy(
+        update={
+            "client_secret": secret,
+            "ca_file": _relative(o.ca_file, base),
+            "token_cache": _relative(o.token_cache, base),
         }
     )
 

@@ -1,4 +1,5 @@
-"""Access tokens for SASL XOAUTH2 (IMAP and SMTP), from the site's own token command.
+"""Access tokens for SASL XOAUTH2 (IMAP and SMTP): from MSAL (`[imap.oauth2]`, see
+adapters/msal_tokens.py) or from the site's own token command.
 
 `token_command` is run without a shell for every connection; its standard output is
 the access token (Microsoft 365, Google or any other provider's tooling prints one).
@@ -18,8 +19,12 @@ TIMEOUT_SECONDS = 60
 
 def access_token(section: _ServerSection, name: str, error: type[InboxBotError]) -> str:
     """The token, or `error` (the adapter's login-refused kind) with one clear line."""
-    command = list(section.token_command)
     where = f"{name} ({section.username})"
+    if section.oauth2 is not None:
+        from inbox_bot.adapters.msal_tokens import msal_token  # msal only where used
+
+        return msal_token(section.oauth2, section.username, where, error)
+    command = list(section.token_command)
     try:
         done = subprocess.run(  # noqa: S603 - the staff's own configured command
             command, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False

@@ -41,11 +41,12 @@ from inbox_bot.errors import AlreadyRunning, ConfigError, InboxBotError, Templat
 from inbox_bot.ui.console import beside_worker
 from inbox_bot.ui.console import serve as serve_console
 from inbox_bot.ui.export import attendees_csv, attendees_xlsx
+from inbox_bot.ui.login_cli import login_
 from inbox_bot.ui.options import CONFIG, EVENT, chosen_event
 from inbox_bot.ui.report import DEFAULT_FILE, refresh_report, write_report
 from inbox_bot.ui.staff_cli import COMMANDS as STAFF_COMMANDS
 from inbox_bot.ui.staff_users_cli import staff_user
-from inbox_bot.ui.statusline import status_times, waiting_line
+from inbox_bot.ui.statusline import sign_in_lines, status_times, waiting_line
 
 log = logging.getLogger("inbox_bot")
 
@@ -202,6 +203,7 @@ def status(config_path: Path, event_key: str | None) -> None:
             ("Antworten fehlgeschlagen / replies failed", counts["outbox_failed"]),
             ("Mails verarbeitet / mails processed", counts["messages"]),
             *status_times(settings, store),
+            *sign_in_lines(settings),
         ]
         click.echo(tabulate([(k, shown(v)) for k, v in rows], tablefmt="plain"))
 
@@ -318,3 +320,4 @@ def print_report(report: CycleReport, settings: Settings, *, dry_run: bool) -> N
 for _command in STAFF_COMMANDS:
     cli.add_command(_command)
 cli.add_command(staff_user)
+cli.add_command(login_)

@@ -41,6 +41,30 @@ def waiting_line(settings: Settings, store: Any, counts: dict[str, int]) -> str:
     return f"{waiting}, nächste ab {local_stamp(paced, settings)} (Versandgrenze {rate}/Minute)"
 
 
+def sign_in_lines(settings: Settings) -> list[tuple[str, object]]:
+    """How IMAP and SMTP sign in, and for OAuth2 until when the cached token holds."""
+    lines: list[tuple[str, object]] = []
+    for name, section in (("IMAP", settings.imap), ("SMTP", settings.smtp)):
+        if section.auth != "oauth2":
+            continue
+        o = section.oauth2
+        if o is None:
+            what = "OAuth2, Token vom token_command"
+        elif o.flow == "client_credentials":
+            what = "OAuth2 (App, client credentials), Token wird bei Bedarf geholt"
+        else:
+            from inbox_bot.adapters.msal_tokens import cache_expiry
+
+            until = cache_expiry(o.token_cache)
+            if until is None:
+                what = "OAuth2: nicht angemeldet; inbox-bot login --config FILE"
+            else:
+                moment = datetime.fromtimestamp(int(until), tz=settings.zone)
+                what = f"OAuth2, Token bis {moment:%d.%m.%Y %H:%M} (wird selbst erneuert)"
+        lines.append((f"Anmeldung {name} / sign-in", f"{section.username}: {what}"))
+    return lines
+
+
 _STATUS_KEYS = ("last_poll_ok", "last_poll_error", "last_smtp_ok", "last_smtp_error", "alert")
 
 

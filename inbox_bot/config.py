@@ -62,10 +62,15 @@ class OAuth2Settings(_Section):
     OAuth2"): `client_credentials` for an app registration (unattended), or
     `device_code` after one `inbox-bot login` (a refresh token in `token_cache`)."""
 
-    provider: Literal["microsoft"] = "microsoft"
+    provider: Literal["microsoft", "google"] = "microsoft"
     flow: Literal["client_credentials", "device_code"] = "client_credentials"
-    tenant: str = Field(min_length=1)
-    client_id: str = Field(min_length=1)
+    tenant: str = ""
+    client_id: str = ""
+    # Google: an authorized-user file (client_id, client_secret, refresh_token), 0600,
+    # made once with Google's own tools; google-auth renews the token from it.
+    credentials_file: Path | None = None
+    # Google: another token endpoint than https://oauth2.googleapis.com/token.
+    token_uri: str | None = Field(default=None, pattern=r"^https://")
     client_secret_env: str | None = None
     client_secret_file: Path | None = None
     # Another authority than https://login.microsoftonline.com/TENANT (an OIDC issuer).
@@ -416,6 +421,15 @@ def _resolve_oauth2(
     o: OAuth2Settings, name: str, base: Path, environ: Mapping[str, str], where: str
 ) -> OAuth2Settings:
     key = f"{where}{name}.oauth2"
+    if o.provider == "google":
+        file = _relative(o.credentials_file, base)
+        if file is None:
+            raise ConfigError(f"{key}: provider google needs credentials_file")
+        return o.model_copy(
+            update={"credentials_file": file, "ca_file": _relative(o.ca_file, base)}
+        )
+    if not o.tenant or not o.client_id:
+        raise ConfigError(f"{key}: provider microsoft needs tenant and client_id")
     if o.flow == "client_credentials" and not (o.client_secret_env or o.client_secret_file):
         raise ConfigError(f"{key}: client_credentials needs client_secret_env or _file")
     secret = None

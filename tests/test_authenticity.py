@@ -133,3 +133,16 @@ def test_a_reply_to_our_own_mail_still_cancels_by_its_token_but_gets_no_reply(
     # No confirmation to the From; only the note to the person's own address.
     kinds = [s.message["Subject"] for s in world.mailer.sent[1:]]
     assert all("Re:" not in str(k) for k in kinds)
+
+
+def test_the_staff_report_counts_what_our_server_said(world: World) -> None:
+    from datetime import UTC, datetime
+
+    from inbox_bot.ui.report import report_context
+
+    world.mailbox.deliver(stamped("pass", registration(VERA, "Vera Voss")))
+    world.mailbox.deliver(stamped("fail", registration("jan@unna.de", "Jan Albers")))
+    world.poll()
+    page = report_context(world.deps.settings, world.store, datetime(2018, 11, 7, tzinfo=UTC))
+    [line] = [n for n in page["notices"] if n.startswith("Absenderprüfung")]
+    assert "1 bestätigt (pass), 1 gefälscht (fail), 0 ohne Aussage" in line

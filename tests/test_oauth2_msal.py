@@ -6,6 +6,7 @@ cache; a cache others may read is refused."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -145,3 +146,50 @@ def test_a_token_cache_others_may_read_is_refused(
     result = _cli("poll", "--config", str(config))
     assert result.returncode != 0
     assert "readable by others" in result.stderr and "Traceback" not in result.stderr
+
+
+def _google_config(tmp_path: Path, imap: Dovecot, smtp: SmtpSink, idp: FakeIdP) -> Path:
+    credentials = tmp_path / "google-authorized-user.json"
+    credentials.write_text(
+        json.dumps(
+            {
+                "type": "authorized_user",
+                "client_id": "client-for-tests",
+                "client_secret": "installed-app-secret",
+                "refresh_token": "refresh-from-consent",
+                "token_uri": f"{idp.base}/token",
+            }
+        ),
+        encoding="utf-8",
+    )
+    credentials.chmod(0o600)
+    config = _config(tmp_path, imap, smtp, idp, "client_credentials")
+    table = (
+        f'provider = "google"\ncredentials_file = "{credentials}"\n'
+        f'ca_file = "{idp.ca_file}"\ntoken_uri = "{idp.base}/token"\n'
+    )
+    text = config.read_text(encoding="utf-8")
+    start = text.index("[imap.oauth2]\n") + len("[imap.oauth2]\n")
+    end = text.index("\n[smtp]")
+    text = text[:start] + table + text[end:]
+    start = text.index("[smtp.oauth2]\n") + len("[smtp.oauth2]\n")
+    end = text.index("\n[event]")
+    text = text[:start] + table + text[end:]
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def test_gmail_with_google_auth_renews_from_the_authorized_user_file(
+    tmp_path: Path, world: tuple[Dovecot, SmtpSink, FakeIdP]
+) -> None:
+    imap, smtp, idp = world
+    imap.append(registration("vera.voss@stadt-hamm.de", "Vera Voss"), T0)
+    config = _google_config(tmp_path, imap, smtp, idp)
+    result = _cli("poll", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert [m.rcpt_tos for m in smtp.messages] == [("vera.voss@stadt-hamm.de",)]
+    assert idp.grants == ["refresh_token"]  # one renewal served IMAP and SMTP
+    assert "eyJ" not in result.stdout + result.stderr
+    (tmp_path / "google-authorized-user.json").chmod(0o644)
+    refused = _cli("poll", "--config", str(config))
+    assert refused.returncode != 0 and "readable by others" in refused.stderr

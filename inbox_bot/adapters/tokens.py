@@ -20,6 +20,10 @@ TIMEOUT_SECONDS = 60
 def access_token(section: _ServerSection, name: str, error: type[InboxBotError]) -> str:
     """The token, or `error` (the adapter's login-refused kind) with one clear line."""
     where = f"{name} ({section.username})"
+    if section.oauth2 is not None and section.oauth2.provider == "google":
+        from inbox_bot.adapters.google_tokens import google_token  # only where used
+
+        return google_token(section.oauth2, where, error)
     if section.oauth2 is not None:
         from inbox_bot.adapters.msal_tokens import msal_token  # msal only where used
 

@@ -50,7 +50,7 @@ def report_context(
         "sections": sections,
         "generated": _long(now, settings),
         "last_poll": _iso_text(store.get_meta("last_poll_ok"), settings),
-        "notices": _notices(store, store.counts()),
+        "notices": [*_notices(store, store.counts()), *_sender_check(records)],
         "review": [_review_row(row, settings) for row in review],
     }
 
@@ -184,6 +184,24 @@ def _notices(store: Store, counts: dict[str, int]) -> list[str]:
     if error and error.split(" ", 1)[0] > ok.split(" ", 1)[0]:
         notices.append(f"Letzter Abruf fehlgeschlagen (last poll failed): {error}")
     return notices
+
+
+def _sender_check(records: list[dict[str, Any]]) -> list[str]:
+    """What our border server said of the senders ([authenticity]), counted per mail."""
+    seen: dict[tuple[object, object], str] = {}
+    for r in records:
+        if r.get("authenticity"):
+            seen[(r.get("uidvalidity"), r.get("uid"))] = str(r["authenticity"])
+    if not seen:
+        return []
+    count = {v: sum(1 for x in seen.values() if x == v) for v in ("pass", "fail", "unknown")}
+    line = (
+        f"Absenderprüfung (sender check): {count['pass']} bestätigt (pass), "
+        f"{count['fail']} gefälscht (fail), {count['unknown']} ohne Aussage (unknown)."
+    )
+    if count["fail"]:
+        line += " Mails mit gefälschtem Absender: keine Antwort, siehe „Zur Bearbeitung“."
+    return [line]
 
 
 # --------------------------------------------------------------------------- door list

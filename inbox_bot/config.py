@@ -73,11 +73,15 @@ class OAuth2Settings(_Section):
     token_uri: str | None = Field(default=None, pattern=r"^https://")
     client_secret_env: str | None = None
     client_secret_file: Path | None = None
+    # Instead of a secret: a PEM file with the private key and its certificate (0600);
+    # the certificate is what the app registration has uploaded.
+    client_certificate_file: Path | None = None
     # Another authority than https://login.microsoftonline.com/TENANT (an OIDC issuer).
     authority: str | None = Field(default=None, pattern=r"^https://")
     ca_file: Path | None = None  # an extra CA for the authority's certificate
     token_cache: Path = Path("state/oauth2-token-cache.json")
     client_secret: SecretStr | None = Field(default=None, exclude=True)
+    client_certificate: SecretStr | None = Field(default=None, exclude=True)
 
 
 class _ServerSection(_Section):
@@ -430,8 +434,17 @@ def _resolve_oauth2(
         )
     if not o.tenant or not o.client_id:
         raise ConfigError(f"{key}: provider microsoft needs tenant and client_id")
-    if o.flow == "client_credentials" and not (o.client_secret_env or o.client_secret_file):
-        raise ConfigError(f"{key}: client_credentials needs client_secret_env or _file")
+    given = [o.client_secret_env, o.client_secret_file, o.client_certificate_file]
+    if o.flow == "client_credentials" and sum(1 for g in given if g) != 1:
+        raise ConfigError(
+            f"{key}: client_credentials needs one of client_secret_env, client_secret_file "
+            "or client_certificate_file"
+        )
+    certificate = None
+    if o.client_certificate_file:
+        certificate = _private_text(
+            _relative(o.client_certificate_file, base), f"{key}.client_certificate_file"
+        )
     secret = None
     if o.client_secret_env:
         value = environ.get(o.client_secret_env)
@@ -440,20 +453,25 @@ def _resolve_oauth2(
         secret = SecretStr(value)
     elif o.client_secret_file:
         file = _relative(o.client_secret_file, base)
-        try:
-            if stat.S_IMODE(file.stat().st_mode) & 0o077:
-                raise ConfigError(f"{key}.client_secret_file: {file} is readable by others")
-            secret = SecretStr(file.read_text(encoding="utf-8").strip())
-        except OSError as exc:
-            why = exc.strerror
-            raise ConfigError(f"{key}.client_secret_file: cannot read {file} ({why})") from None
+        secret = _private_text(file, f"{key}.client_secret_file")
     return o.model_copy(
         update={
             "client_secret": secret,
+            "client_certificate": certificate,
             "ca_file": _relative(o.ca_file, base),
             "token_cache": _relative(o.token_cache, base),
         }
     )
+
+
+def _private_text(file: Path, key: str) -> SecretStr:
+    """A secret's file: only its owner may read it (as ssh wants of a private key)."""
+    try:
+        if stat.S_IMODE(file.stat().st_mode) & 0o077:
+            raise ConfigError(f"{key}: {file} is readable by others; chmod 600 it")
+        return SecretStr(file.read_text(encoding="utf-8").strip())
+    except OSError as exc:
+        raise ConfigError(f"{key}: cannot read {file} ({exc.strerror})") from None
 
 
 def _read_password(

@@ -16,7 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import jwt
 import trustme
+from cryptography import x509
 from jwt_hs256 import sign
 
 TENANT = "contoso"
@@ -26,6 +28,10 @@ class FakeIdP:
     def __init__(self, folder: Path, secret: bytes, mailbox: str, *, lifetime: int = 3600):
         self.secret, self.mailbox, self.lifetime = secret, mailbox, lifetime
         self.client_secret = "app-secret-for-tests"
+        # The app registration's uploaded certificate (PEM): MSAL's signed assertion for it
+        # is checked against its public key.
+        self.app_certificate: bytes | None = None
+        self.assertions_checked = 0
         self.grants: list[str] = []
         self.pending = 1  # device code: "authorization_pending" this many times first
         ca = trustme.CA()
@@ -94,7 +100,7 @@ class FakeIdP:
         grant = form.get("grant_type", "")
         self.grants.append(grant)
         if grant == "client_credentials":
-            if form.get("client_secret") != self.client_secret:
+            if not (self._assertion_ok(form) or form.get("client_secret") == self.client_secret):
                 return 401, {"error": "invalid_client", "error_description": "bad secret"}
             return 200, self._tokens(refresh=False)
         if grant.endswith("device_code"):
@@ -105,6 +111,20 @@ class FakeIdP:
         if grant == "refresh_token":
             return 200, self._tokens(refresh=True)
         return 400, {"error": "unsupported_grant_type"}
+
+    def _assertion_ok(self, form: dict[str, str]) -> bool:
+        assertion = form.get("client_assertion")
+        if not assertion or self.app_certificate is None:
+            return False
+        public = x509.load_pem_x509_certificate(self.app_certificate).public_key()
+        try:
+            claims = jwt.decode(
+                assertion, public, algorithms=["PS256", "RS256"], options={"verify_aud": False}
+            )
+        except jwt.InvalidTokenError:
+            return False
+        self.assertions_checked += 1
+        return bool(claims.get("iss") == claims.get("sub") == "client-for-tests")
 
     def _tokens(self, *, refresh: bool) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -614,19 +614,34 @@ class _OAuthSinkHandler(_SinkHandler):
     and 535 after the client's empty answer."""
 
     oauth_key: bytes = b""
+    mechanisms: list[str] = field(default_factory=list)
 
     async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        return await self._bearer(server, args, "XOAUTH2")
+
+    async def _bearer(self, server: SMTP, args: list[str], mechanism: str) -> AuthResult:
         raw = args[1] if len(args) > 1 else ""
         text = base64.b64decode(raw).decode("utf-8", "replace") if raw else ""
         fields = dict(p.split("=", 1) for p in text.split("\x01") if "=" in p)
         user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        if mechanism == "OAUTHBEARER":  # "n,a=USER," then the same key=value list
+            user = text.split(",")[1].removeprefix("a=") if text.count(",") >= 2 else ""
         with self.lock:
             self.auth_attempts.append(user)
+            self.mechanisms.append(mechanism)
         if user and valid_for(token, self.oauth_key) == user:
             return AuthResult(success=True, handled=False, auth_data=user)
         error = base64.b64encode(b'{"status":"401","schemes":"bearer"}').decode()
         await server.challenge_auth(error, encode_to_b64=False)
         return AuthResult(success=False, handled=False, message="535 5.7.8 token refused")
+
+
+@dataclass
+class _OAuthBearerSinkHandler(_OAuthSinkHandler):
+    """XOAUTH2 and OAUTHBEARER (RFC 7628), as Gmail offers them."""
+
+    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:
+        return await self._bearer(server, args, "OAUTHBEARER")
 
 
 class SmtpSink:
@@ -648,6 +663,7 @@ class SmtpSink:
         auth_in_clear: bool = False,
         answer_delay: float = 0.0,
         oauth_key: bytes | None = None,
+        oauthbearer: bool = False,
     ) -> None:
         if (tls is None) != (security == "none"):
             raise ValueError("give tls files exactly when security is starttls or ssl")
@@ -656,8 +672,9 @@ class SmtpSink:
         self.tls = tls
         self.security = security
         self.auth_in_clear = auth_in_clear
+        kind = _OAuthBearerSinkHandler if oauthbearer else _OAuthSinkHandler
         self._handler: _SinkHandler = (
-            _OAuthSinkHandler(login=login, answer_delay=answer_delay, oauth_key=oauth_key)
+            kind(login=login, answer_delay=answer_delay, oauth_key=oauth_key)
             if oauth_key is not None
             else _SinkHandler(login=login, answer_delay=answer_delay)
         )

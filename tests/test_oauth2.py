@@ -164,3 +164,24 @@ def test_a_refused_smtp_token_is_answered_with_an_empty_line_and_the_reply_waits
         assert "Traceback" not in result.stderr
         assert smtp.messages == []
         assert smtp._handler.auth_attempts == [imap.user]  # once, not five times
+
+
+def test_oauthbearer_where_offered_and_xoauth2_where_only_that_is(
+    tmp_path: Path,
+) -> None:
+    root = Path(tempfile.mkdtemp(prefix="inbox-bot-oauth-"))
+    with (
+        Dovecot(extra_config=_oauth_config(root)) as imap,  # offers both
+        SmtpSink(oauth_key=SECRET, auth_in_clear=True, oauthbearer=True) as gmail_like,
+        SmtpSink(oauth_key=SECRET, auth_in_clear=True) as exchange_like,
+    ):
+        for number, smtp in enumerate((gmail_like, exchange_like)):
+            imap.append(registration(f"p{number}@stadt-hamm.de", f"Paula Nummer{number}"), T0)
+            folder = tmp_path / f"run{number}"
+            folder.mkdir()
+            result = _poll(_config(folder, imap, smtp, seconds=300))
+            assert result.returncode == 0, result.stderr
+            assert smtp.messages  # answered (the second state folder answers both mails)
+        assert gmail_like._handler.mechanisms == ["OAUTHBEARER"]
+        assert exchange_like._handler.mechanisms == ["XOAUTH2"]
+        assert "method=OAUTHBEARER" in imap.log.read_text(encoding="utf-8", errors="replace")

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 from fake_idp import FakeIdP
 from fakes import registration
 from helpers import PASSWORD_ENV, write_config
@@ -193,3 +194,46 @@ def test_gmail_with_google_auth_renews_from_the_authorized_user_file(
     (tmp_path / "google-authorized-user.json").chmod(0o644)
     refused = _cli("poll", "--config", str(config))
     assert refused.returncode != 0 and "readable by others" in refused.stderr
+
+
+def test_client_credentials_with_a_certificate_instead_of_a_secret(
+    tmp_path: Path, world: tuple[Dovecot, SmtpSink, FakeIdP]
+) -> None:
+    imap, smtp, idp = world
+    # Entra takes RSA certificates; an EC key gets one clear line (the test below).
+    leaf = trustme.CA(key_type=trustme.KeyType.RSA).issue_cert(
+        "inbox-bot-app.example", key_type=trustme.KeyType.RSA
+    )
+    pem = tmp_path / "app-certificate.pem"
+    pem.write_bytes(leaf.private_key_pem.bytes() + leaf.cert_chain_pems[0].bytes())
+    pem.chmod(0o600)
+    idp.app_certificate = leaf.cert_chain_pems[0].bytes()
+    config = _config(tmp_path, imap, smtp, idp, "client_credentials")
+    text = config.read_text(encoding="utf-8").replace(
+        f'client_secret_env = "{SECRET_ENV}"', f'client_certificate_file = "{pem}"'
+    )
+    config.write_text(text, encoding="utf-8")
+    imap.append(registration("vera.voss@stadt-hamm.de", "Vera Voss"), T0)
+    result = _cli("poll", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert idp.assertions_checked == 1 and len(smtp.messages) == 1
+    assert "PRIVATE KEY" not in result.stdout + result.stderr
+
+
+def test_a_certificate_msal_cannot_use_gets_one_clear_line(
+    tmp_path: Path, world: tuple[Dovecot, SmtpSink, FakeIdP]
+) -> None:
+    imap, smtp, idp = world
+    leaf = trustme.CA(key_type=trustme.KeyType.ECDSA).issue_cert("inbox-bot-app.example")
+    pem = tmp_path / "app-certificate.pem"
+    pem.write_bytes(leaf.private_key_pem.bytes() + leaf.cert_chain_pems[0].bytes())
+    pem.chmod(0o600)
+    config = _config(tmp_path, imap, smtp, idp, "client_credentials")
+    text = config.read_text(encoding="utf-8").replace(
+        f'client_secret_env = "{SECRET_ENV}"', f'client_certificate_file = "{pem}"'
+    )
+    config.write_text(text, encoding="utf-8")
+    result = _cli("poll", "--config", str(config))
+    assert result.returncode == 1
+    assert "cannot get a token" in result.stderr and "internal error" not in result.stderr
+    assert "PRIVATE KEY" not in result.stderr

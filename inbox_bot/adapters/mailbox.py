@@ -119,7 +119,12 @@ class Mailbox:
             if s.auth == "oauth2":
                 token = access_token(s, "imap", LoginRefused)
                 try:
-                    client.oauth2_login(s.username, token)
+                    # OAUTHBEARER (RFC 7628) where offered (Gmail, Dovecot), else XOAUTH2
+                    # (Exchange Online offers only that).
+                    if b"AUTH=OAUTHBEARER" in client.capabilities():
+                        client.oauthbearer_login(s.username, token)
+                    else:
+                        client.oauth2_login(s.username, token)
                 except LoginError:
                     raise LoginRefused(
                         f"{where}: OAuth2 token refused for {s.username}; check token_command "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import stat
 import threading
 from collections.abc import Callable
@@ -41,10 +42,16 @@ _LOCK = threading.Lock()  # the IDLE watcher and the worker may ask at the same 
 
 def msal_token(o: OAuth2Settings, account: str, where: str, error: type[InboxBotError]) -> str:
     with _LOCK:
-        if o.flow == "client_credentials":
-            result = _confidential(o).acquire_token_for_client(scopes=APP_SCOPES)
-        else:
-            result = _silent(o, account, where, error)
+        try:
+            if o.flow == "client_credentials":
+                result = _confidential(o).acquire_token_for_client(scopes=APP_SCOPES)
+            else:
+                result = _silent(o, account, where, error)
+        except InboxBotError:
+            raise
+        except Exception as exc:  # MSAL, requests, a key MSAL cannot use: one clear line
+            said = str(exc).split("\n", 1)[0][:160]
+            raise error(f"{where}: cannot get a token ({type(exc).__name__}: {said})") from None
     if not result or "access_token" not in result:
         said = str((result or {}).get("error") or "no answer")
         raise error(
@@ -106,14 +113,28 @@ def _http(o: OAuth2Settings) -> requests.Session:
 def _confidential(o: OAuth2Settings) -> Any:
     key = (o.authority or o.tenant, o.client_id, "app")
     if key not in _APPS:
-        assert o.client_secret is not None  # config checked it
         _APPS[key] = msal.ConfidentialClientApplication(
             o.client_id,
-            client_credential=o.client_secret.get_secret_value(),
+            client_credential=_credential(o),
             http_client=_http(o),
             **_authority(o),
         )
     return _APPS[key]
+
+
+def _credential(o: OAuth2Settings) -> str | dict[str, str]:
+    """The client secret, or the certificate's private key and certificate (PEM)."""
+    if o.client_secret is not None:
+        return o.client_secret.get_secret_value()
+    assert o.client_certificate is not None  # config checked that one is there
+    pem = o.client_certificate.get_secret_value()
+    key = re.search(
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----.+?-----END [A-Z ]*PRIVATE KEY-----", pem, re.S
+    )
+    cert = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pem, re.S)
+    if key is None or cert is None:
+        raise InboxBotError("client_certificate_file needs a private key and a certificate (PEM)")
+    return {"private_key": key.group(0), "public_certificate": cert.group(0)}
 
 
 def _public(o: OAuth2Settings, cache: msal.SerializableTokenCache) -> Any:

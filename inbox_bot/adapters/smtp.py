@@ -13,7 +13,7 @@ import ssl
 from types import TracebackType
 
 from inbox_bot.adapters.mailbox import tls_context, tls_reason
-from inbox_bot.adapters.tokens import access_token, xoauth2
+from inbox_bot.adapters.tokens import access_token, oauthbearer, xoauth2
 from inbox_bot.config import Security, SmtpSettings, require_password
 from inbox_bot.errors import SendLoginRefused, SendPermanent, SendTemporary, SendUnknown
 
@@ -112,23 +112,28 @@ class SmtpSender:
 
 
 def _oauth2_login(smtp: smtplib.SMTP, user: str, token: str, where: str) -> None:
-    """SASL XOAUTH2. A refused token comes back as an error challenge first, which must
-    be answered with an empty line (otherwise smtplib sends the token again, five times,
-    and gives up on an "infinite loop"); then 535."""
+    """OAUTHBEARER (RFC 7628) where offered, else XOAUTH2. A refused token comes back as
+    an error challenge first, which must be answered (OAUTHBEARER: with ^A, XOAUTH2: with
+    an empty line; otherwise smtplib sends the token again, five times, and gives up on
+    an "infinite loop"); then 535."""
     smtp.ehlo_or_helo_if_needed()
     offered = smtp.esmtp_features.get("auth", "").upper().split()
-    if "XOAUTH2" not in offered:
-        raise SendTemporary(f"{where}: the server offers no XOAUTH2 login")
-    initial = xoauth2(user, token)
+    if "OAUTHBEARER" in offered:
+        mechanism, initial, dummy = "OAUTHBEARER", oauthbearer(user, token), "\x01"
+    elif "XOAUTH2" in offered:
+        mechanism, initial, dummy = "XOAUTH2", xoauth2(user, token), ""
+    else:
+        raise SendTemporary(f"{where}: the server offers no OAuth2 login (XOAUTH2)")
 
     def answer(challenge: bytes | None = None) -> str:
-        return initial if challenge is None else ""
+        return initial if challenge is None else dummy
 
     try:
-        smtp.auth("XOAUTH2", answer)
+        smtp.auth(mechanism, answer)
     except smtplib.SMTPAuthenticationError as exc:
         raise SendLoginRefused(
             f"{where}: OAuth2 token refused for {user} ({exc.smtp_code}); check token_command"
+            " or the [smtp.oauth2] sign-in"
         ) from None
 
 

@@ -48,3 +48,8 @@ def access_token(section: _ServerSection, name: str, error: type[InboxBotError])
 def xoauth2(user: str, token: str) -> str:
     """The SASL XOAUTH2 initial response (before base64), as Google and Microsoft define."""
     return f"user={user}\x01auth=Bearer {token}\x01\x01"
+
+
+def oauthbearer(user: str, token: str) -> str:
+    """The SASL OAUTHBEARER initial response (RFC 7628), before base64."""
+    return f"n,a={user},\x01auth=Bearer {token}\x01\x01"

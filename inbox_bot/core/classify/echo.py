@@ -39,7 +39,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?:])\s")
 
 def normalise(text: str) -> str:
     """Case, quote marks at the start and runs of white space do not matter."""
-    return " ".join(text.lstrip(" \t>").lower().split())
+    # Quote marks after any white space too ("\r> ..."): stripped after the spaces are
+    # folded, so that normalising twice changes nothing more.
+    return " ".join(text.lower().split()).lstrip(" >")
 
 
 @dataclass(frozen=True)

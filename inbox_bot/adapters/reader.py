@@ -114,16 +114,7 @@ class IsolatedAnalyser:
         if ahead is not None and ahead is not raw and ahead != raw:
             self._kill()  # it reads another mail: that answer is of no use now
             ahead = None
-        if ahead is not None and self._child is not None:
-            child = self._child
-        else:
-            try:
-                child = self._worker()
-                _write_frame(child, raw)
-            except OSError:
-                self._kill()  # a worker that died between two mails: one fresh try
-                child = self._worker()
-                _write_frame(child, raw)
+        child = self._child if ahead is not None and self._child is not None else self._send(raw)
         reader = _FrameReader(child)
         started = time.monotonic()
         slow_noted = False
@@ -159,6 +150,16 @@ class IsolatedAnalyser:
         if isinstance(answer, Analysis | Unreadable):
             return answer
         return self._unreadable(raw, f"Interner Fehler beim Lesen ({answer})")
+
+    def _send(self, raw: bytes) -> subprocess.Popen[bytes]:
+        try:
+            child = self._worker()
+            _write_frame(child, raw)
+        except OSError:
+            self._kill()  # a worker that died between two mails: one fresh try
+            child = self._worker()
+            _write_frame(child, raw)
+        return child
 
     def close(self) -> None:
         self._inflight = None

@@ -17,7 +17,8 @@ from inbox_bot.app.deps import CycleReport, Deps
 from inbox_bot.app.mark import mark_done
 from inbox_bot.app.notices import queue_notices
 from inbox_bot.app.outbox import send_outbox
-from inbox_bot.app.process import process, record_oversize
+from inbox_bot.app.process import process
+from inbox_bot.app.undecided import record_oversize
 from inbox_bot.core.model import FetchedMail, MailMeta
 from inbox_bot.errors import Interrupted
 from inbox_bot.ports import Mailbox

@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from inbox_bot.adapters.reader import message_id_of
-from inbox_bot.adapters.store import MessageRecord, MessageRow
+from inbox_bot.adapters.store import MessageRecord
 from inbox_bot.app.deps import Deps, Handled, current_states
+from inbox_bot.app.recording import Decided, handled_line, log_json, store_mail
 from inbox_bot.app.routing import route_mail
-from inbox_bot.core.allocate import Decision, Outcome, Request, decide
+from inbox_bot.app.undecided import record_copy, review
+from inbox_bot.core.allocate import Request, decide
 from inbox_bot.core.allocation import to_staff
-from inbox_bot.core.audit import MailRecord, mail_record, to_json, undecided_record
+from inbox_bot.core.audit import MailRecord, mail_record
 from inbox_bot.core.authenticity import judge
 from inbox_bot.core.model import (
     FetchedMail,
     Intent,
-    Kind,
-    MailMeta,
     OutgoingRow,
     ParsedMail,
     Unreadable,
@@ -42,18 +42,6 @@ NEVER_FINISHED = (
     "Das Lesen dieser Mail wurde schon einmal begonnen und nie beendet (Absturz oder "
     "Abbruch): nicht erneut gelesen; Rohdaten gespeichert, bitte im Postfach lesen."
 )
-
-
-@dataclass(frozen=True, kw_only=True)
-class _Plain:
-    """A mail that reached no allocation, as it is recorded."""
-
-    kind: Kind
-    decision: str
-    reason: str
-    raw: bytes | None
-    message_id: str | None = None
-    review: bool = True
 
 
 def process(deps: Deps, mail: FetchedMail, then: FetchedMail | None = None) -> Handled:
@@ -92,7 +80,7 @@ def _decide_and_record(
     parsed = result.parsed
     known = deps.store.known_copy(parsed.message_id, sha)
     if known is not None:
-        return _record_copy(deps, mail, sha, parsed, known)
+        return record_copy(deps, mail, sha, parsed, known)
     request = _request(deps, mail, parsed, result.intent, sha)
     parts = decide_parts(deps, parsed, request)
     original = Original(
@@ -104,15 +92,6 @@ def _decide_and_record(
     except TemplateError as exc:
         rows, extra = [], [f"Antwort konnte nicht erstellt werden: {exc}"]
     return _persist(deps, mail, sha, parsed, request, parts, rows, extra)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Decided:
-    """One event's decision on the mail ("" : in no event of the series)."""
-
-    event: str
-    request: Request
-    decision: Decision
 
 
 def decide_parts(deps: Deps, parsed: ParsedMail, request: Request) -> list[Decided]:
@@ -211,9 +190,34 @@ def _persist(
         for part in parts
     ]
     record = records[0]
+    message = _message(mail, sha, parsed, request, parts, records, series)
+    changes = [a for part in parts for a in part.decision.changes]
+    store_mail(deps, message, changes, rows, [log_json(deps, r) for r in records], now)
+    log.info(
+        "uid=%s kind=%s decision=%s replies=%d review=%s",
+        mail.uid,
+        request.intent.kind,
+        message.decision,
+        len(rows),
+        message.needs_review,
+    )
+    handled = handled_line(mail, record, tuple(r.kind for r in rows), parts)
+    return replace(handled, decision=message.decision, needs_review=message.needs_review)
+
+
+def _message(
+    mail: FetchedMail,
+    sha: str,
+    parsed: ParsedMail,
+    request: Request,
+    parts: list[Decided],
+    records: list[MailRecord],
+    series: bool,
+) -> MessageRecord:
+    """The messages row: what the review queue, the exports and the marking read."""
     needs_review = any(r.needs_review for r in records)
     reasons = [_with_evidence(r) for r in records if r.needs_review]
-    message = MessageRecord(
+    return MessageRecord(
         folder=mail.folder,
         uidvalidity=mail.uidvalidity,
         uid=mail.uid,
@@ -231,20 +235,6 @@ def _persist(
         raw=mail.raw if needs_review else None,
         events=tuple(p.event for p in parts if p.event) if series else (),
     )
-    changes = [a for part in parts for a in part.decision.changes]
-    before = deps.store.version()
-    deps.store.record(message, changes, rows, [_json(deps, r) for r in records], now)
-    deps.states.recorded(changes, before, deps.store.version())
-    log.info(
-        "uid=%s kind=%s decision=%s replies=%d review=%s",
-        mail.uid,
-        request.intent.kind,
-        message.decision,
-        len(rows),
-        needs_review,
-    )
-    handled = _handled(mail, record, tuple(r.kind for r in rows), parts)
-    return replace(handled, decision=message.decision, needs_review=needs_review)
 
 
 def _about(row: OutgoingRow, part: Decided) -> bool:
@@ -268,115 +258,3 @@ def _with_evidence(record: MailRecord) -> str:
     if "«" not in record.evidence:
         return record.reason
     return f"{record.reason} (Erkannt an: {record.evidence})"
-
-
-def _handled(
-    mail: FetchedMail, record: MailRecord, replies: tuple[str, ...], parts: list[Decided]
-) -> Handled:
-    persons: tuple[str, ...] = ()
-    for part in parts:
-        where = f" [{part.event}]" if len(parts) > 1 else ""
-        persons += tuple(f"{p.attendee.name}{where}" for p in part.decision.placements)
-        persons += tuple(
-            f"{p.attendee.name} (nachgerückt / moved up){where}" for p in part.decision.promotions
-        )
-    return Handled(
-        uid=mail.uid,
-        arrival=mail.arrival,
-        sender=record.sender or "",
-        kind=record.kind,
-        decision=record.decision,
-        persons=persons,
-        reply=", ".join(replies) or None,
-        needs_review=record.needs_review,
-        reason=record.reason,
-    )
-
-
-def _json(deps: Deps, record: MailRecord) -> dict[str, object]:
-    return to_json(record, deps.settings.zone)
-
-
-def review(deps: Deps, mail: FetchedMail, sha: str, reason: str, message_id: str | None) -> Handled:
-    """Unreadable or failed mail: staff get it with its raw bytes and its Message-ID."""
-    plain = _Plain(
-        kind=Kind.OTHER,
-        decision=str(Outcome.REVIEW),
-        reason=reason,
-        raw=mail.raw,
-        message_id=message_id,
-    )
-    return _record_plain(deps, mail, sha, plain)
-
-
-def _record_copy(
-    deps: Deps, mail: FetchedMail, sha: str, parsed: ParsedMail, known: MessageRow
-) -> Handled:
-    """The same mail again (new UID, copied back, mailbox recreated): never answered twice."""
-    same_bytes = known.raw_sha256 == sha
-    reason = "Diese Mail wurde bereits verarbeitet (gleiche Message-ID); keine neue Entscheidung."
-    if not same_bytes:
-        reason += " Inhalt weicht ab: bitte prüfen."
-    plain = _Plain(
-        kind=Kind(known.kind),
-        decision="already_processed",
-        reason=reason,
-        raw=None if same_bytes else mail.raw,
-        message_id=parsed.message_id,
-        review=not same_bytes,
-    )
-    return _record_plain(deps, mail, sha, plain)
-
-
-def record_oversize(deps: Deps, uidvalidity: int, meta: MailMeta, limit: int) -> Handled:
-    """Too large to download: staff read it in the mailbox."""
-    mail = FetchedMail(
-        folder=deps.settings.imap.folder,
-        uidvalidity=uidvalidity,
-        uid=meta.uid,
-        arrival=meta.internaldate,
-        size=meta.size,
-        raw=b"",
-    )
-    reason = (
-        f"Mail zu groß ({meta.size} Bytes, Grenze {limit}); nicht geladen, bitte im Postfach lesen."
-    )
-    plain = _Plain(kind=Kind.OTHER, decision=str(Outcome.REVIEW), reason=reason, raw=None)
-    return _record_plain(deps, mail, f"size:{meta.uid}:{meta.size}", plain)
-
-
-def _record_plain(deps: Deps, mail: FetchedMail, sha: str, plain: _Plain) -> Handled:
-    now = deps.clock()
-    record = undecided_record(
-        now=now,
-        uid=mail.uid,
-        uidvalidity=mail.uidvalidity,
-        message_id=plain.message_id,
-        arrival=mail.arrival,
-        kind=str(plain.kind),
-        decision=plain.decision,
-        needs_review=plain.review,
-        reason=plain.reason,
-    )
-    message = MessageRecord(
-        folder=mail.folder,
-        uidvalidity=mail.uidvalidity,
-        uid=mail.uid,
-        message_key=f"sha256:{sha[:24]}",
-        message_id=plain.message_id,
-        raw_sha256=sha,
-        received_at=mail.arrival,
-        sender=None,
-        reply_to=None,
-        subject="",
-        kind=str(plain.kind),
-        decision=plain.decision,
-        needs_review=plain.review,
-        review_reason=plain.reason if plain.review else "",
-        raw=plain.raw,
-    )
-    before = deps.store.version()
-    deps.store.record(message, (), (), _json(deps, record), now)
-    deps.states.recorded((), before, deps.store.version())
-    log.info("uid=%s decision=%s review=%s", mail.uid, plain.decision, plain.review)
-    return _handled(mail, record, (), [])

@@ -129,6 +129,19 @@ def attendee_by_id(deps: Deps, attendee_id: str) -> tuple[AllocationState, Atten
     raise NotFound(f"no person with the id {attendee_id}")
 
 
+def _active_target(
+    deps: Deps, address: str, event: str | None, attendee_id: str | None
+) -> tuple[AllocationState, Attendee]:
+    """The person staff cancel, by attendee id (console) or by address (CLI)."""
+    if attendee_id is not None:
+        state, target = attendee_by_id(deps, attendee_id)
+        if not target.active:
+            raise ActionRefused(f"{target.name} is not registered ({target.status})")
+        return state, target
+    state = state_of(deps, address, (Status.CONFIRMED, Status.WAITLISTED), event)
+    return state, person(state, address, (Status.CONFIRMED, Status.WAITLISTED))
+
+
 def plan_cancel(
     deps: Deps,
     address: str,
@@ -137,13 +150,7 @@ def plan_cancel(
     event: str | None = None,
     attendee_id: str | None = None,
 ) -> Planned:
-    if attendee_id is not None:
-        state, target = attendee_by_id(deps, attendee_id)
-        if not target.active:
-            raise ActionRefused(f"{target.name} is not registered ({target.status})")
-    else:
-        state = state_of(deps, address, (Status.CONFIRMED, Status.WAITLISTED), event)
-        target = person(state, address, (Status.CONFIRMED, Status.WAITLISTED))
+    state, target = _active_target(deps, address, event, attendee_id)
     now = deps.clock()
     request = Request(
         message_key=f"staff-{now.timestamp():.0f}",

@@ -96,21 +96,8 @@ def _namesakes(state: AllocationState, request: Request) -> str:
     return f" Gleichnamig angemeldet: {who}; bitte prüfen und ggf. mit inbox-bot cancel abmelden."
 
 
-def cancellation_targets(
-    state: AllocationState, request: Request
-) -> tuple[list[Attendee], str | None]:
-    """Whom a cancellation withdraws. Only the registering address (or the person's own) may.
-
-    The From address counts, not Reply-To: anybody can set a Reply-To to someone else's
-    address, and the cancellation would then take that person's seat; a cancellation
-    whose Reply-To differs from its From is left to staff. A reply to our own mail
-    about a person also counts for her: its unguessable Message-ID is the token.
-    """
-    if request.contact and not same_address(request.contact, request.sender):
-        return [], (
-            f"Abmeldung mit abweichender Antwortadresse (Reply-To {request.contact}, "
-            f"From {request.sender}): nicht automatisch ausgeführt, bitte prüfen."
-        )
+def _sender_places(state: AllocationState, request: Request) -> list[Attendee]:
+    """The active places the sender may withdraw, in the state's order."""
     sender = request.sender
     # Through the index: the sender's places, and those our answered mails were about.
     tied = {a.id: a for a in state.active_at(sender)}
@@ -127,6 +114,26 @@ def cancellation_targets(
         or same_address(sender, tied[i].contact)
         or same_address(sender, tied[i].email)
     ]
+    return mine
+
+
+def cancellation_targets(
+    state: AllocationState, request: Request
+) -> tuple[list[Attendee], str | None]:
+    """Whom a cancellation withdraws. Only the registering address (or the person's own) may.
+
+    The From address counts, not Reply-To: anybody can set a Reply-To to someone else's
+    address, and the cancellation would then take that person's seat; a cancellation
+    whose Reply-To differs from its From is left to staff. A reply to our own mail
+    about a person also counts for her: its unguessable Message-ID is the token.
+    """
+    if request.contact and not same_address(request.contact, request.sender):
+        return [], (
+            f"Abmeldung mit abweichender Antwortadresse (Reply-To {request.contact}, "
+            f"From {request.sender}): nicht automatisch ausgeführt, bitte prüfen."
+        )
+    sender = request.sender
+    mine = _sender_places(state, request)
     if not mine:
         return [], NO_REGISTRATION + _namesakes(state, request)
     named = request.intent.persons

@@ -23,18 +23,18 @@ from inbox_bot.core.model import Address, ParsedMail, Person
 from inbox_bot.core.names import canonical_name, clean_address, name_tokens, same_address
 
 
-def registrants(
-    mail: ParsedMail, body: _Body, ctx: Context, count: int | None = None
-) -> tuple[Person, ...]:
-    """Everyone the mail registers, the sender first when the sender attends."""
+def _forwarded_or_on_behalf(
+    mail: ParsedMail, body: _Body, ctx: Context, sender_org: str | None
+) -> Person | None:
+    """The one registrant of a forwarded mail (its author) or of a mail on behalf of
+    someone (an assistant's Reply-To), else None."""
     assert mail.sender is not None
-    sender_org = _organization(mail.sender, body, ctx)
     author = _forwarded_author(mail, body, ctx)
     if author is not None:
         # A forwarded registration: its original author is the registrant.
         name = canonical_name(author.name) or _signature_name(body.signature)
         org = _org_for(author.email, ctx) or _organization(author, body, ctx)
-        return (Person(name=name, email=author.email, organization=org),)
+        return Person(name=name, email=author.email, organization=org)
     if (
         mail.reply_to
         and clean_address(mail.reply_to.email) != clean_address(mail.sender.email)
@@ -44,7 +44,19 @@ def registrants(
         # office's mailbox: the person named in the text attends, read below.)
         principal = _principal(mail.reply_to, body)
         org = _organization(mail.reply_to, body, ctx) or sender_org
-        return (Person(name=principal, email=mail.reply_to.email, organization=org),)
+        return Person(name=principal, email=mail.reply_to.email, organization=org)
+    return None
+
+
+def registrants(
+    mail: ParsedMail, body: _Body, ctx: Context, count: int | None = None
+) -> tuple[Person, ...]:
+    """Everyone the mail registers, the sender first when the sender attends."""
+    assert mail.sender is not None
+    sender_org = _organization(mail.sender, body, ctx)
+    single = _forwarded_or_on_behalf(mail, body, ctx, sender_org)
+    if single is not None:
+        return (single,)
     sender_name = _sender_name(mail.sender, body)
     found = _listed_persons(body.text, ctx) + _named_persons(body.text, exclude=sender_name)
     people = [

@@ -67,7 +67,18 @@ def _console() -> Any:
 
 def install(app: Flask) -> None:
     plans = Plans()
-    from inbox_bot.ui.console.auth import signed_in
+    propose = _proposer(plans)
+    _install_confirm(app, plans)
+    _install_review(app, propose)
+    _install_people(app, plans, propose)
+
+
+Propose = Callable[[Callable[[Deps], Plan], str], str | BaseResponse]
+
+
+def _proposer(plans: Plans) -> Propose:
+    """Plan an action; show its mails to confirm (kept in `plans`), or do it when it
+    sends nothing."""
 
     def propose(make: Callable[[Deps], Plan], back: str) -> str | BaseResponse:
         console = _console()
@@ -81,6 +92,12 @@ def install(app: Flask) -> None:
             pending = Pending(user=g.user, made=console.clock(), plan=plan, replan=make, back=back)
             token = plans.keep(pending)
         return render_template("confirm.html", plan=plan, mails=_shown(plan.mails), token=token)
+
+    return propose
+
+
+def _install_confirm(app: Flask, plans: Plans) -> None:
+    from inbox_bot.ui.console.auth import signed_in
 
     @app.route("/confirm/<token>", methods=["POST"])
     @signed_in
@@ -105,6 +122,10 @@ def install(app: Flask) -> None:
                     note=note,
                 )
             return _done(deps, pending.plan, pending.back)
+
+
+def _install_review(app: Flask, propose: Propose) -> None:
+    from inbox_bot.ui.console.auth import signed_in
 
     @app.route("/review/<int:ref>/register", methods=["POST"])
     @signed_in
@@ -133,6 +154,10 @@ def install(app: Flask) -> None:
                 return _refused("Diese Mail gibt es nicht (mehr).", "/review")
             staff.resolve(deps, f"UID:{row.uid}", g.user, reason or "erledigt")
         return redirect(url_for("review"))
+
+
+def _install_people(app: Flask, plans: Plans, propose: Propose) -> None:
+    from inbox_bot.ui.console.auth import signed_in
 
     @app.route("/people/<path:attendee_id>/cancel", methods=["POST"])
     @signed_in

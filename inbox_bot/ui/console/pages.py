@@ -33,6 +33,8 @@ def _console() -> Any:
 
 def install(app: Flask) -> None:
     app.jinja_env.filters["shown"] = lambda value: shown(value) if value else ""
+    _install_people(app)
+    _install_downloads(app)
 
     @app.route("/")
     @signed_in
@@ -67,6 +69,8 @@ def install(app: Flask) -> None:
                 abort(404)
             return render_template("review_mail.html", **review_details(deps, row))
 
+
+def _install_people(app: Flask) -> None:
     @app.route("/people")
     @signed_in
     def people() -> str:
@@ -82,6 +86,8 @@ def install(app: Flask) -> None:
         with _console().deps() as deps:
             return render_template("person.html", **person_details(deps, attendee_id))
 
+
+def _install_downloads(app: Flask) -> None:
     @app.route("/export.<fmt>")
     @signed_in
     def export(fmt: str) -> Response:
